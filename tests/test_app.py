@@ -1,0 +1,162 @@
+"""The screen, driven through Textual's pilot as a person would: keys, sorting, selection, views."""
+
+import asyncio
+import sys
+
+import pytest
+from children import MemoryChild
+
+from toptui.monitor import Monitor
+from toptui.sampling.sampler import Sampler
+from toptui.views.app import TopApp
+from toptui.views.detail_screen import DetailScreen
+from toptui.views.growth_panel import GrowthPanel
+from toptui.views.growth_plot import GrowthPlot
+from toptui.views.help_screen import HelpScreen
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+MIB = 1024 * 1024
+SIZE = (160, 45)
+
+
+async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+def row_text(app: TopApp, index: int) -> str:
+    """What the table shows on a row, as plain text (line 0 is the column header)."""
+    return app.table.render_line(index + 1 - int(app.table.scroll_offset.y)).text
+
+
+async def test_shift_m_sorts_by_res_and_selection_follows_the_process():
+    with MemoryChild(start_mib=300) as big:
+        app = TopApp(interval_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.frames_seen >= 2)
+            await pilot.press("M")  # Shift+M as a real terminal sends it
+            await wait_for(pilot, lambda: app.table.sort_column == "RES")
+            rows = app.table.rows
+            assert [p.res for p in rows] == sorted((p.res for p in rows), reverse=True)
+            assert rows[0].pid == big.pid
+            assert row_text(app, 0).split()[0] == str(big.pid)
+            await pilot.press("home")
+            assert app.table.cursor_key == rows[0].key
+            # Re-sort by PID: the selection stays on the same process, wherever it lands.
+            await pilot.press("N")
+            await wait_for(pilot, lambda: app.table.sort_column == "PID")
+            pids = [p.pid for p in app.table.rows]
+            assert pids == sorted(pids, reverse=True)
+            assert app.table.selected is not None and app.table.selected.pid == big.pid
+            seen = app.frames_seen
+            await wait_for(pilot, lambda: app.frames_seen >= seen + 2)
+            assert app.table.selected.pid == big.pid
+            # R reverses, < and > move the sort column.
+            await pilot.press("R")
+            pids = [p.pid for p in app.table.rows]
+            assert pids == sorted(pids)
+            await pilot.press("greater_than_sign")
+            assert app.table.sort_column == "USER"
+            await pilot.press("less_than_sign", "less_than_sign")
+            assert app.table.sort_column == "COMMAND"  # wraps around, as in top
+            await pilot.press("P")
+            assert app.table.sort_column == "%CPU"
+            await pilot.press("q")
+
+
+async def test_cursor_keys_move_the_selection():
+    # Sorted by PID, rows keep their places between refreshes (under %CPU they would move,
+    # and the cursor would rightly move with its process).
+    app = TopApp(interval_s=0.2, sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.table.rows) > 5)
+        await pilot.press("home", "down", "down")
+        assert app.table.cursor_index == 2
+        await pilot.press("up")
+        assert app.table.cursor_index == 1
+        await pilot.press("end")
+        assert app.table.cursor_index == len(app.table.rows) - 1
+        await pilot.press("home", "pagedown")
+        assert app.table.cursor_index > 10
+
+
+async def test_enter_opens_the_detail_graph_and_escape_returns():
+    with MemoryChild(start_mib=200) as child:
+        app = TopApp(interval_s=0.2, pids=[child.pid])
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.frames_seen >= 3)
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.key[0] == child.pid
+            plot = app.screen.query_one(GrowthPlot)
+            await wait_for(pilot, lambda: plot._series is not None and len(plot._series.t) >= 3)
+            rendered = plot.render().plain
+            assert "MiB" in rendered and "now" in rendered
+            facts = str(app.screen.query_one("#detail-facts").content)
+            assert "Baseline" in facts and "RES" in facts
+            await pilot.press("escape")
+            assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_help_lists_the_keys():
+    app = TopApp(interval_s=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("h")
+        assert isinstance(app.screen, HelpScreen)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 5000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class SteppedSampler(Sampler):
+    """Real RES from a real child that leaks 1 MiB per tick; the clock says a tick is 1 s."""
+
+    def __init__(self, child: MemoryChild, quiet: MemoryChild) -> None:
+        self.fake_clock = FakeClock()
+        super().__init__(pids=[child.pid, quiet.pid], clock=self.fake_clock)
+        self.child = child
+
+    def sample(self):
+        self.child.grow(1)
+        snap = super().sample()
+        self.fake_clock.t += 1.0
+        return snap
+
+
+async def test_growth_panel_lists_the_leaking_child_and_not_the_flat_one():
+    with MemoryChild(start_mib=5) as leaker, MemoryChild(start_mib=40) as flat:
+        monitor = Monitor(SteppedSampler(leaker, flat), interval_s=1.0, judge_every_s=1.0)
+        app = TopApp(interval_s=0.01, monitor=monitor)
+        async with app.run_test(size=SIZE) as pilot:
+            panel = app.query_one(GrowthPanel)
+            await wait_for(pilot, lambda: app.frames_seen >= 1)
+            assert "No process is growing steadily" in str(panel.content)
+            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks(), 30)
+            leaks = app.frame.leaks()
+            assert [k[0] for k, _ in leaks] == [leaker.pid]
+            await pilot.pause(0.1)
+            text = str(panel.content)
+            assert str(leaker.pid) in text and str(flat.pid) not in text
+            assert "/s" in text
+            # The table's GROWTH column shows the rate on the leaker's row only.
+            await pilot.press("G")
+            assert app.table.rows[0].pid == leaker.pid
+            assert "/s" in row_text(app, 0) and "/s" not in row_text(app, 1)
+            # g hides and shows the panel.
+            await pilot.press("g")
+            assert not panel.display
+            await pilot.press("g")
+            assert panel.display

@@ -1,0 +1,123 @@
+"""The command line as a script would use it: batch output, JSON, and one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from children import MemoryChild
+
+TOPTUI = [sys.executable, "-m", "toptui"]
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*TOPTUI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["-d", "0"], "-d"),
+        (["-d", "-1"], "-d"),
+        (["-d", "abc"], "-d"),
+        (["-b", "-n", "abc"], "-n"),
+        (["-b", "-n", "0"], "-n"),
+        (["-o", "nosuch"], "unknown sort field"),
+        (["-u", "no-such-user-xyz"], "unknown user"),
+        (["-p", "x"], "process id"),
+        (["-p", "999999999"], "no such process"),
+        (["--format", "xml", "-b"], "--format"),
+        (["--frobnicate"], "unrecognized"),
+        (["--history", "0"], "--history"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    r = run(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("toptui: ")
+    assert needle in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_version_and_help():
+    from toptui import __version__
+
+    r = run("--version")
+    assert r.returncode == 0 and __version__ in r.stdout
+    r = run("--help")
+    assert r.returncode == 0 and "--format" in r.stdout and "-b" in r.stdout
+
+
+def test_batch_text_looks_like_top():
+    with MemoryChild(start_mib=5) as child:
+        r = run("-b", "-n", "2", "-d", "0.2", "-p", str(child.pid))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("toptui - ") and "load average:" in lines[0]
+    assert lines[1].startswith("Tasks:")
+    assert lines[2].startswith("%Cpu(s):")
+    assert lines[3].startswith("MiB Mem :")
+    assert lines[4].startswith("MiB Swap:")
+    header = lines[6].split()
+    assert header[:12] == ["PID", "USER", "PR", "NI", "VIRT", "RES", "SHR", "S", "%CPU", "%MEM",
+                           "TIME+", "GROWTH"]  # fmt: skip
+    assert lines[7].split()[0] == str(child.pid)
+    assert r.stdout.count("toptui - ") == 2
+
+
+def test_batch_json_schema_and_values():
+    with MemoryChild(start_mib=12) as child:
+        r = run("-b", "-n", "2", "-d", "0.2", "--format", "json", "-p", str(child.pid))
+        with open(f"/proc/{child.pid}/statm") as f:
+            res_pages = int(f.read().split()[1])
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(objs) == 2
+    for obj in objs:
+        assert set(obj) == {"time", "memory", "processes"}
+        assert set(obj["memory"]) == {"total", "available", "free", "used", "buffers", "cached",
+                                      "swap_total", "swap_free"}  # fmt: skip
+        (p,) = obj["processes"]
+        assert set(p) == {"pid", "ppid", "user", "name", "command", "state", "nice", "threads",
+                          "virt", "res", "shr", "cpu_percent", "mem_percent", "cpu_time",
+                          "create_time", "growth"}  # fmt: skip
+        assert p["pid"] == child.pid and p["ppid"] == os.getpid()
+        assert set(p["growth"]) == {"verdict", "rate_bytes_per_s", "samples", "window_s"}
+        assert p["growth"]["verdict"] == "collecting"
+    assert objs[1]["processes"][0]["growth"]["samples"] == 2
+    assert objs[1]["processes"][0]["res"] == pytest.approx(res_pages * os.sysconf("SC_PAGE_SIZE"),
+                                                           rel=0.05)  # fmt: skip
+
+
+def test_batch_sort_and_user_filter():
+    with MemoryChild(start_mib=30) as big, MemoryChild(start_mib=1) as small:
+        pids = f"{big.pid},{small.pid}"
+        r = run("-b", "-n", "1", "--format", "json", "-p", pids, "-o", "RES")
+        first = [p["pid"] for p in json.loads(r.stdout)["processes"]]
+        assert first == [big.pid, small.pid]
+        r = run("-b", "-n", "1", "--format", "json", "-p", pids, "-o", "-RES")
+        assert [p["pid"] for p in json.loads(r.stdout)["processes"]] == [small.pid, big.pid]
+        import pwd
+
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        r = run("-b", "-n", "1", "--format", "json", "-u", me)
+        users = {p["user"] for p in json.loads(r.stdout)["processes"]}
+        assert users == {me}
+
+
+def test_batch_does_not_import_textual():
+    code = ("import sys, io; from toptui.batch import BatchOptions, run_batch; "
+            "run_batch(BatchOptions(iterations=1, fmt='json'), out=io.StringIO()); "
+            "print('textual' in sys.modules)")  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
+
+
+def test_broken_pipe_is_quiet():
+    r = subprocess.run(f"{sys.executable} -m toptui -b -n 3 -d 0.1 | head -1", shell=True,
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.stdout.startswith("toptui - ")
+    assert "Traceback" not in r.stderr

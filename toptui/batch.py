@@ -1,0 +1,141 @@
+"""Batch mode (``toptui -b``): top's batch output, or one JSON object per iteration, for scripts.
+
+It drives the same Monitor as the screen, so the growth verdicts in the JSON are the screen's.
+This module must not import Textual: scripts and cron jobs should not pay for a UI toolkit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from toptui.analysis.growth import GrowthVerdict
+from toptui.columns import RowContext, header_line, row_line, sort_rows
+from toptui.history import History
+from toptui.model import ProcSample
+from toptui.monitor import Frame, Monitor
+from toptui.sampling.sampler import Sampler
+from toptui.summary import summary_lines
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    iterations: int | None = None  # None: until interrupted, like top -b without -n
+    delay_s: float = 3.0
+    pids: frozenset[int] | None = None
+    user: str | None = None
+    sort: str = "%CPU"
+    descending: bool = True
+    fmt: str = "text"
+    history_s: float = 3600.0
+
+
+def growth_json(v: GrowthVerdict | None, samples: int) -> dict:
+    if v is None:
+        return {"verdict": "collecting", "rate_bytes_per_s": 0.0, "samples": samples,
+                "window_s": 0.0}  # fmt: skip
+    return {
+        "verdict": v.verdict,
+        "rate_bytes_per_s": round(float(v.rate_bytes_per_s), 3),
+        "samples": int(v.samples),
+        "window_s": round(float(v.window_s), 3),
+    }
+
+
+def process_json(p: ProcSample, v: GrowthVerdict | None, samples: int) -> dict:
+    return {
+        "pid": p.pid,
+        "ppid": p.ppid,
+        "user": p.user,
+        "name": p.name,
+        "command": p.command,
+        "state": p.state,
+        "nice": p.nice,
+        "threads": p.threads,
+        "virt": p.virt,
+        "res": p.res,
+        "shr": p.shr,
+        "cpu_percent": round(p.cpu_percent, 2),
+        "mem_percent": round(p.mem_percent, 3),
+        "cpu_time": round(p.cpu_time, 2),
+        "create_time": round(p.create_time, 2),
+        "growth": growth_json(v, samples),
+    }
+
+
+def frame_json(frame: Frame, procs: list[ProcSample], history: History) -> str:
+    m = frame.snapshot.system.memory
+    obj = {
+        "time": round(frame.snapshot.t_wall, 3),
+        "memory": {
+            "total": m.total,
+            "available": m.available,
+            "free": m.free,
+            "used": m.used,
+            "buffers": m.buffers,
+            "cached": m.cached,
+            "swap_total": m.swap_total,
+            "swap_free": m.swap_free,
+        },
+        "processes": [
+            process_json(p, frame.verdicts.get(p.key), len(history.get(p.key) or ())) for p in procs
+        ],
+    }
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def frame_text(frame: Frame, procs: list[ProcSample]) -> str:
+    lines = summary_lines(frame.snapshot.system, frame.snapshot.t_wall)
+    lines.append("")
+    lines.append(header_line())
+    for p in procs:
+        lines.append(row_line(p, RowContext(verdict=frame.verdicts.get(p.key))))
+    return "\n".join(lines) + "\n\n"
+
+
+def visible(frame: Frame, opts: BatchOptions) -> list[ProcSample]:
+    procs = list(frame.snapshot.procs)
+    if opts.user is not None:
+        procs = [p for p in procs if p.user == opts.user]
+    return sort_rows(procs, opts.sort, opts.descending, frame.verdicts)
+
+
+def run_batch(
+    opts: BatchOptions,
+    out: TextIO = sys.stdout,
+    monitor: Monitor | None = None,
+    stop: threading.Event | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> int:
+    """Print ``iterations`` frames ``delay_s`` apart; returns the exit status."""
+    monitor = monitor or Monitor(
+        Sampler(pids=opts.pids),
+        interval_s=opts.delay_s,
+        history_s=opts.history_s,
+        judge_every_s=min(5.0, max(opts.delay_s, 0.5)),
+    )
+    stop = stop or threading.Event()
+    n = 0
+    deadline = time.monotonic()
+    while opts.iterations is None or n < opts.iterations:
+        if n:
+            deadline += opts.delay_s
+            # Schedule against a deadline so the period stays steady however long a sweep takes.
+            if stop.wait(max(0.0, deadline - time.monotonic())):
+                break
+        frame = monitor.step()
+        if on_frame is not None:
+            on_frame(frame)
+        procs = visible(frame, opts)
+        if opts.fmt == "json":
+            out.write(frame_json(frame, procs, monitor.history) + "\n")
+        else:
+            out.write(frame_text(frame, procs))
+        out.flush()
+        n += 1
+    return 0

@@ -1,0 +1,142 @@
+"""The process table's columns: header, width, alignment, text and sort key, defined once.
+
+Both the screen and batch mode's top-like text output render rows through these definitions, so
+a column looks the same everywhere and sorting means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from toptui import format as fmt
+from toptui.analysis.growth import GrowthVerdict
+from toptui.model import ProcSample
+
+
+def _pid_width() -> int:
+    """top sizes PID to the digits of the kernel's pid_max."""
+    try:
+        with open("/proc/sys/kernel/pid_max") as f:
+            return max(5, len(f.read().strip()))
+    except OSError:
+        return 5
+
+
+PID_WIDTH = _pid_width()
+
+
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """What formatting a row needs besides the process itself."""
+
+    unit: int = 0  # memory scale target: 0 KiB, 1 MiB, 2 GiB (top's ``e``)
+    verdict: GrowthVerdict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # header text, as top prints it
+    width: int  # 0: takes the rest of the line
+    right: bool
+    text: Callable[[ProcSample, RowContext], str]
+    sort_key: Callable[[ProcSample, GrowthVerdict | None], object]
+    numeric: bool = True  # numeric columns sort largest first, like top
+
+    def cell(self, p: ProcSample, ctx: RowContext) -> str:
+        s = self.text(p, ctx)
+        if not self.width:
+            return s
+        if len(s) > self.width:
+            s = s[: self.width - 1] + "+"
+        return s.rjust(self.width) if self.right else s.ljust(self.width)
+
+
+def _growth_rate(v: GrowthVerdict | None) -> float:
+    return v.rate_bytes_per_s if v is not None and v.verdict == "leak" else 0.0
+
+
+def _growth_text(p: ProcSample, ctx: RowContext) -> str:
+    rate = _growth_rate(ctx.verdict)
+    return fmt.rate(rate) if rate > 0 else ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("PID", PID_WIDTH, True, lambda p, c: str(p.pid), lambda p, v: p.pid),
+    Column("USER", 8, False, lambda p, c: p.user, lambda p, v: p.user, numeric=False),
+    Column("PR", 3, True, lambda p, c: p.pr_text, lambda p, v: p.priority),
+    Column("NI", 3, True, lambda p, c: str(p.nice), lambda p, v: p.nice),
+    Column(
+        "VIRT", 7, True, lambda p, c: fmt.scale_mem(p.virt / 1024, 7, c.unit), lambda p, v: p.virt
+    ),
+    Column("RES", 6, True, lambda p, c: fmt.scale_mem(p.res / 1024, 6, c.unit), lambda p, v: p.res),
+    Column("SHR", 6, True, lambda p, c: fmt.scale_mem(p.shr / 1024, 6, c.unit), lambda p, v: p.shr),
+    Column("S", 1, False, lambda p, c: p.state, lambda p, v: p.state, numeric=False),
+    Column("%CPU", 5, True, lambda p, c: f"{p.cpu_percent:.1f}", lambda p, v: p.cpu_percent),
+    Column("%MEM", 5, True, lambda p, c: f"{p.mem_percent:.1f}", lambda p, v: p.res),
+    Column("TIME+", 9, True, lambda p, c: fmt.time_plus(p.cpu_time), lambda p, v: p.cpu_time),
+    Column("GROWTH", 8, True, _growth_text, lambda p, v: _growth_rate(v)),
+    Column("COMMAND", 0, False, lambda p, c: p.name, lambda p, v: p.name.lower(), numeric=False),
+)
+
+BY_NAME = {c.name: c for c in COLUMNS}
+# Names accepted by -o, beside the headers themselves (top's -o takes header names).
+ALIASES = {
+    "MEM": "%MEM",
+    "CPU": "%CPU",
+    "TIME": "TIME+",
+    "VSZ": "VIRT",
+    "RSS": "RES",
+    "SHARED": "SHR",
+    "STATE": "S",
+    "NAME": "COMMAND",
+    "NICE": "NI",
+    "PRI": "PR",
+    "RATE": "GROWTH",
+}
+DEFAULT_SORT = "%CPU"
+
+
+def resolve_sort(field: str) -> tuple[str, bool | None]:
+    """Map a user's sort field (``RES``, ``%mem``, ``-pid``) to (column, descending or None).
+
+    A leading ``+`` sorts high to low and ``-`` low to high, as top's ``-o`` does; no prefix means
+    the column's natural order. Raises ValueError naming the accepted fields.
+    """
+    desc: bool | None = None
+    name = field.strip()
+    if name[:1] in "+-" and len(name) > 1:
+        desc = name[0] == "+"
+        name = name[1:]
+    upper = name.upper()
+    upper = ALIASES.get(upper, upper)
+    if upper not in BY_NAME:
+        raise ValueError(f"unknown sort field {field!r} (one of: {', '.join(BY_NAME)})")
+    return upper, desc
+
+
+def sort_rows(
+    procs: Sequence[ProcSample],
+    column: str,
+    descending: bool,
+    verdicts: dict | None = None,
+) -> list[ProcSample]:
+    """Sort like top: by the column, ties broken by pid ascending so the order is stable."""
+    col = BY_NAME[column]
+    verdicts = verdicts or {}
+    by_pid = sorted(procs, key=lambda p: p.pid)
+    return sorted(by_pid, key=lambda p: col.sort_key(p, verdicts.get(p.key)), reverse=descending)
+
+
+def header_line(columns: Sequence[Column] = COLUMNS) -> str:
+    return " ".join(header_cell(c) for c in columns)
+
+
+def header_cell(c: Column) -> str:
+    if not c.width:
+        return c.name
+    return c.name.rjust(c.width) if c.right else c.name.ljust(c.width)
+
+
+def row_line(p: ProcSample, ctx: RowContext, columns: Sequence[Column] = COLUMNS) -> str:
+    return " ".join(c.cell(p, ctx) for c in columns)

@@ -1,0 +1,110 @@
+"""The values that flow from sampling to the views: plain frozen data, no behaviour.
+
+Everything here is immutable so a snapshot built in the sampler thread can be handed to the UI
+thread without copying or locking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A process's identity: pid plus its start time in clock ticks since boot (field 22 of
+# /proc/PID/stat). A reused pid has a different start time, so it never inherits history.
+ProcKey = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcSample:
+    """One process as seen in one sweep, in top's own units (bytes, seconds, percent)."""
+
+    key: ProcKey
+    pid: int
+    ppid: int
+    user: str
+    name: str
+    command: str
+    state: str
+    priority: int  # kernel priority (stat field 18): 20 + nice, or -2..-100 for real-time
+    nice: int
+    threads: int
+    virt: int
+    res: int
+    shr: int
+    cpu_percent: float
+    mem_percent: float
+    cpu_time: float
+    create_time: float  # epoch seconds
+
+    @property
+    def pr_text(self) -> str:
+        """top shows the highest real-time priority (-100) as "rt"."""
+        return "rt" if self.priority <= -100 else str(self.priority)
+
+
+@dataclass(frozen=True, slots=True)
+class CpuStates:
+    """Percentages of all CPUs' time in each state over the last interval, as top's %Cpu(s) line."""
+
+    us: float = 0.0
+    sy: float = 0.0
+    ni: float = 0.0
+    id: float = 100.0
+    wa: float = 0.0
+    hi: float = 0.0
+    si: float = 0.0
+    st: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStats:
+    """System memory in bytes, with top's definitions (procps-ng 4: used = total - available)."""
+
+    total: int
+    free: int
+    available: int
+    buffers: int
+    cached: int  # Cached + SReclaimable, as top's buff/cache counts it
+    swap_total: int
+    swap_free: int
+
+    @property
+    def used(self) -> int:
+        return max(0, self.total - self.available)
+
+    @property
+    def buff_cache(self) -> int:
+        return self.buffers + self.cached
+
+    @property
+    def swap_used(self) -> int:
+        return max(0, self.swap_total - self.swap_free)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCounts:
+    total: int = 0
+    running: int = 0
+    sleeping: int = 0
+    stopped: int = 0
+    zombie: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStats:
+    uptime_s: float
+    load: tuple[float, float, float]
+    users: int
+    cpu: CpuStates
+    memory: MemoryStats
+    tasks: TaskCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One sweep of the whole machine, stamped when it was taken."""
+
+    t_mono: float
+    t_wall: float
+    interval_s: float  # measured time since the previous sweep (0.0 for the first)
+    system: SystemStats
+    procs: tuple[ProcSample, ...] = field(default_factory=tuple)

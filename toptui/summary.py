@@ -1,0 +1,34 @@
+"""top's five summary lines, as text, for batch mode and the screen's header."""
+
+from __future__ import annotations
+
+import time
+
+from toptui import format as fmt
+from toptui.model import SystemStats
+
+_MIB = 1024.0 * 1024.0
+
+
+def summary_lines(
+    system: SystemStats, wall: float | None = None, prog: str = "toptui"
+) -> list[str]:
+    """The same figures, in the same order and layout, as the top of ``top -b``."""
+    clock = time.strftime("%H:%M:%S", time.localtime(wall if wall is not None else time.time()))
+    users = system.users
+    load = ", ".join(f"{x:.2f}" for x in system.load)
+    t = system.tasks
+    c = system.cpu
+    m = system.memory
+    return [
+        f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{'s' if users > 1 else ''},"
+        f"  load average: {load}",
+        f"Tasks: {t.total:3d} total, {t.running:3d} running, {t.sleeping:3d} sleeping, "
+        f"{t.stopped:3d} stopped, {t.zombie:3d} zombie",
+        f"%Cpu(s): {c.us:4.1f} us, {c.sy:4.1f} sy, {c.ni:4.1f} ni, {c.id:4.1f} id, {c.wa:4.1f} wa, "
+        f"{c.hi:4.1f} hi, {c.si:4.1f} si, {c.st:4.1f} st",
+        f"MiB Mem : {m.total / _MIB:8.1f} total, {m.free / _MIB:8.1f} free, "
+        f"{m.used / _MIB:8.1f} used, {m.buff_cache / _MIB:8.1f} buff/cache",
+        f"MiB Swap: {m.swap_total / _MIB:8.1f} total, {m.swap_free / _MIB:8.1f} free, "
+        f"{m.swap_used / _MIB:8.1f} used. {m.available / _MIB:8.1f} avail Mem",
+    ]

@@ -1,0 +1,98 @@
+"""One process in detail: growth graph, baseline, rate, verdict with reasons, time to OOM."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from toptui import format as fmt
+from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.history import History, Series
+from toptui.model import ProcKey, ProcSample
+from toptui.monitor import Frame
+from toptui.views.growth_plot import GrowthPlot
+
+
+def describe(
+    series: Series | None,
+    proc: ProcSample | None,
+    verdict: GrowthVerdict | None,
+    available: float,
+) -> Text:
+    """The facts beside the graph, in plain words and numbers."""
+    out = Text()
+    if series is None:
+        out.append("This process is no longer in the history.", style="bold")
+        return out
+    res_now = series.res[-1] if series.res else series.baseline.res
+    base = series.baseline.res
+    change = res_now - base
+    pct = f" ({change / base * 100:+.1f}%)" if base else ""
+    first_seen = series.t[-1] - series.baseline.t if series.t else 0.0
+    state = "running" if proc is not None else "exited"
+    out.append(f"RES {fmt.human_bytes(res_now)}", style="bold")
+    out.append(f"   SHR {fmt.human_bytes(series.shr[-1] if series.shr else 0)}")
+    out.append(f"   VIRT {fmt.human_bytes(series.virt[-1] if series.virt else 0)}   ({state})\n")
+    out.append(f"Baseline {fmt.human_bytes(base)} when first seen {fmt.duration(first_seen)} ago; ")
+    out.append(f"change since {fmt.human_bytes(change)}{pct}\n")
+    if verdict is None:
+        out.append("Verdict: collecting history…\n", style="bold")
+        return out
+    style = {"leak": "bold red", "no_leak": "bold green"}.get(verdict.verdict, "bold yellow")
+    label = {
+        "leak": "LEAK — resident memory grows steadily",
+        "no_leak": "no leak",
+        "collecting": f"collecting (about {fmt.duration(verdict.need_s)} more history needed)",
+    }[verdict.verdict]
+    out.append("Verdict: ")
+    out.append(label, style=style)
+    out.append(f"   rate {fmt.rate(verdict.rate_bytes_per_s) or '0'}")
+    out.append(f"   judged {verdict.samples} samples over {fmt.duration(verdict.window_s)}")
+    out.append(f"   confidence {verdict.confidence:.0%}\n")
+    eta = exhaustion_seconds(verdict, available)
+    if eta is not None:
+        out.append(f"Memory exhausted in ~{fmt.duration(eta)} at this rate ", style="bold red")
+        out.append(f"({fmt.human_bytes(available)} available)\n")
+    for reason in verdict.reasons:
+        out.append(f"  • {reason}\n")
+    return out
+
+
+class DetailScreen(Screen):
+    """Shown on Enter; updated live with every frame until Esc."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, key: ProcKey, history: History) -> None:
+        super().__init__()
+        self.key = key
+        self.history = history
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        yield Static(id="detail-facts")
+        yield GrowthPlot(id="detail-plot")
+        yield Footer()
+
+    def show(self, frame: Frame, verdict: GrowthVerdict | None) -> None:
+        proc = next((p for p in frame.snapshot.procs if p.key == self.key), None)
+        series = self.history.series(self.key)
+        title = Text(f"PID {self.key[0]}", style="bold")
+        name = proc.name if proc else (series.name if series else "?")
+        title.append(f"  {name}", style="bold")
+        if proc is not None:
+            title.append(f"  {proc.user}  {proc.command[:200]}", style="dim")
+        title.append(f"   {time.strftime('%H:%M:%S', time.localtime(frame.snapshot.t_wall))}")
+        self.query_one("#detail-title", Static).update(title)
+        available = float(frame.snapshot.system.memory.available)
+        facts = describe(series, proc, verdict, available)
+        self.query_one("#detail-facts", Static).update(facts)
+        self.query_one(GrowthPlot).show(series)

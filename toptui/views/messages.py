@@ -1,0 +1,26 @@
+"""Messages from the sampling thread to the UI (posting a message is thread-safe)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from toptui.monitor import Frame
+
+
+class FrameReady(Message):
+    """A new frame; history has already seen every snapshot, so only the newest matters."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FrameReady)
+
+
+class SamplingFailed(Message):
+    """The sampler raised: shown to the user, and sampling carries on at the next tick."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
