@@ -21,11 +21,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check toptui tests benchmarks
-	$(BIN)/ruff format --check toptui tests benchmarks
+	$(BIN)/ruff check toptui tests benchmarks scripts
+	$(BIN)/ruff format --check toptui tests benchmarks scripts
 
 screenshots: $(STAMP)
-	$(BIN)/python -m toptui.screenshots screenshots
+	$(BIN)/python scripts/make_screenshots.py screenshots
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.history import History
@@ -36,6 +37,12 @@ class Frame:
         return found
 
 
+class SnapshotSink(Protocol):
+    """Something that keeps every snapshot (a recording); may raise OSError when it cannot."""
+
+    def record(self, snap: Snapshot) -> None: ...
+
+
 class Monitor:
     """Owns a sampler, the history and the latest verdicts; call :meth:`step` once per tick."""
 
@@ -47,6 +54,7 @@ class Monitor:
         interval_s: float = 1.0,
         history_s: float = 3600.0,
         judge_every_s: float = 5.0,
+        recorder: SnapshotSink | None = None,
     ) -> None:
         self.sampler = sampler or Sampler()
         self.history = history or History(history_s=history_s, interval_s=interval_s)
@@ -55,6 +63,9 @@ class Monitor:
         self._judged_at: dict[ProcKey, float] = {}
         self.tick = 0
         self.last: Frame | None = None
+        self.recorder = recorder
+        # The last recording error, for the UI to show once; sampling goes on without recording.
+        self.record_error: str | None = None
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (and ``urgent`` keys), return it."""
@@ -63,6 +74,12 @@ class Monitor:
 
     def ingest(self, snap: Snapshot, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Record an already-taken snapshot (used by step, replays and tests)."""
+        if self.recorder is not None:
+            try:
+                self.recorder.record(snap)
+            except OSError as exc:
+                self.record_error = f"recording stopped: {exc.strerror or exc}"
+                self.recorder = None
         self.history.ingest(snap)
         self.tick += 1
         self._judge_due(snap, set(urgent))

@@ -33,8 +33,11 @@ class GrowthPanel(Static):
             self.update(text)
             return
         out = Text()
-        out.append(f"{'PID':>7} {'COMMAND':<16} {'RES':>9} {'RATE':>9}  "
-                   f"{'RES HISTORY':<{SPARK_WIDTH}}  OOM", style="bold")
+        out.append(
+            f"{'PID':>7} {'COMMAND':<16} {'RES':>9} {'RATE':>9}  "
+            f"{'RES HISTORY':<{SPARK_WIDTH}}  OOM",
+            style="bold",
+        )
         for key, verdict in leaks:
             p: ProcSample = procs[key]
             data = history.res_series(key)

@@ -50,7 +50,12 @@ def render_plot(series: Series, width: int, height: int) -> str:
     plt.hline(series.baseline.res / div, color="gray")
     ticks, labels = time_ticks(-xs[0])
     plt.xticks(ticks, labels)
-    plt.ylabel(unit)
+    lo = min(min(series.shr), min(series.res), series.baseline.res) / div
+    hi = peak / div
+    if hi > lo:
+        yt = [lo + i * (hi - lo) / 4 for i in range(5)]
+        plt.yticks(yt, [f"{y:.1f} {unit}" for y in yt])
+    plt.title("gray line: baseline, RES when toptui first saw the process")
     return plt.build()
 
 
