@@ -161,6 +161,10 @@ def _join_sort_values(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["analyze"]:
+        from toptui.analyze import main as analyze_main
+
+        return analyze_main(argv[1:])
     args = build_parser().parse_args(_join_sort_values(argv))
     try:
         return _run(args)
@@ -191,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
             signal.signal(sig, lambda *_: stop.set())
         opts = BatchOptions(
             iterations=args.iterations,
-            delay_s=args.delay,
+            delay_s=args.delay or DEFAULT_DELAY_S,
             pids=pids,
             user=user,
             sort=sort,
@@ -206,15 +210,21 @@ def _run(args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
 
+    from toptui import settings
     from toptui.views.app import TopApp
 
+    prefs, warning = settings.load()
+    if warning:
+        sys.stderr.write(f"toptui: {warning}\n")
     app = TopApp(
         interval_s=args.delay,
         history_s=args.history,
         pids=pids,
         user=user,
-        sort=sort,
-        descending=desc,
+        sort=sort if args.sort else None,
+        descending=desc if args.sort else None,
+        prefs=prefs,
+        startup_warning=warning,
     )
     app.run()
     return app.return_code or 0

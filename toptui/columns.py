@@ -32,6 +32,9 @@ class RowContext:
 
     unit: int = 0  # memory scale target: 0 KiB, 1 MiB, 2 GiB (top's ``e``)
     verdict: GrowthVerdict | None = None
+    full_command: bool = False  # top's ``c``: the command line instead of the name
+    tree_prefix: str = ""  # tree view: the branch drawing before the command
+    subtree_res: int = 0  # tree view: RES of the process and all its descendants
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +79,49 @@ COLUMNS: tuple[Column, ...] = (
     Column("%MEM", 5, True, lambda p, c: f"{p.mem_percent:.1f}", lambda p, v: p.res),
     Column("TIME+", 9, True, lambda p, c: fmt.time_plus(p.cpu_time), lambda p, v: p.cpu_time),
     Column("GROWTH", 8, True, _growth_text, lambda p, v: _growth_rate(v)),
-    Column("COMMAND", 0, False, lambda p, c: p.name, lambda p, v: p.name.lower(), numeric=False),
+    Column(
+        "COMMAND",
+        0,
+        False,
+        lambda p, c: c.tree_prefix + (p.command if c.full_command else p.name),
+        lambda p, v: p.name.lower(),
+        numeric=False,
+    ),
 )
 
+# Columns a person can add with ``f`` (htop's F2); the tree view adds SUBTREE by itself.
+OPTIONAL_COLUMNS: dict[str, Column] = {
+    c.name: c
+    for c in (
+        Column("PPID", PID_WIDTH, True, lambda p, c: str(p.ppid), lambda p, v: p.ppid),
+        Column("nTH", 4, True, lambda p, c: str(p.threads), lambda p, v: p.threads),
+        Column(
+            "START", 5, True, lambda p, c: fmt.start_time(p.create_time), lambda p, v: p.create_time
+        ),
+        Column(
+            "SUBTREE",
+            7,
+            True,
+            lambda p, c: fmt.scale_mem(c.subtree_res / 1024, 7, c.unit),
+            lambda p, v: p.res,
+        ),
+    )
+}
+
 BY_NAME = {c.name: c for c in COLUMNS}
+
+
+ALL_COLUMNS = {**BY_NAME, **OPTIONAL_COLUMNS}
+
+
+def visible_columns(extra: Sequence[str] = (), tree: bool = False) -> list[Column]:
+    """The default columns with the chosen extras inserted before COMMAND (which stays last)."""
+    names = [n for n in extra if n in OPTIONAL_COLUMNS and n != "SUBTREE"]
+    if tree:
+        names.append("SUBTREE")
+    return [*COLUMNS[:-1], *(OPTIONAL_COLUMNS[n] for n in names), COLUMNS[-1]]
+
+
 # Names accepted by -o, beside the headers themselves (top's -o takes header names).
 ALIASES = {
     "MEM": "%MEM",
@@ -122,7 +164,7 @@ def sort_rows(
     verdicts: dict | None = None,
 ) -> list[ProcSample]:
     """Sort like top: by the column, ties broken by pid ascending so the order is stable."""
-    col = BY_NAME[column]
+    col = ALL_COLUMNS[column]
     verdicts = verdicts or {}
     by_pid = sorted(procs, key=lambda p: p.pid)
     return sorted(by_pid, key=lambda p: col.sort_key(p, verdicts.get(p.key)), reverse=descending)

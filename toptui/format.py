@@ -8,6 +8,7 @@ number grows (``scale_tics``). Matching these exactly lets a top user read toptu
 from __future__ import annotations
 
 import math
+import time
 
 # Scale targets for the memory columns: 0 = KiB (top's default), 1 = MiB, 2 = GiB.
 UNIT_NAMES = ("KiB", "MiB", "GiB")
@@ -95,6 +96,17 @@ def duration(seconds: float) -> str:
         return f"{h}h{m:02d}m"
     d, h = divmod(h, 24)
     return f"{d}d{h}h"
+
+
+def start_time(epoch: float, now: float | None = None) -> str:
+    """ps/top START: HH:MM today, ``Mmmdd`` this year, else the year."""
+    now = time.time() if now is None else now
+    t, n = time.localtime(epoch), time.localtime(now)
+    if now - epoch < 86400 and t.tm_yday == n.tm_yday:
+        return time.strftime("%H:%M", t)
+    if t.tm_year == n.tm_year:
+        return time.strftime("%b%d", t)
+    return str(t.tm_year)
 
 
 def uptime(seconds: float) -> str:

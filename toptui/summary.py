@@ -20,8 +20,9 @@ def summary_lines(
     t = system.tasks
     c = system.cpu
     m = system.memory
+    plural = "s" if users > 1 else ""
     return [
-        f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{'s' if users > 1 else ''},"
+        f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{plural},"
         f"  load average: {load}",
         f"Tasks: {t.total:3d} total, {t.running:3d} running, {t.sleeping:3d} sleeping, "
         f"{t.stopped:3d} stopped, {t.zombie:3d} zombie",

@@ -7,71 +7,114 @@ thread-safe, and the UI only ever reads. Styles live in ``toptui.tcss``.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 
+from toptui import control, settings
+from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor
 from toptui.sampling.sampler import Sampler
+from toptui.views.choice_screen import ChoiceScreen
+from toptui.views.columns_screen import ColumnsScreen
+from toptui.views.confirm_screen import ConfirmScreen
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
 from toptui.views.messages import FrameReady, SamplingFailed
 from toptui.views.process_table import ProcessTable
+from toptui.views.prompt_bar import PromptBar
 from toptui.views.summary_header import SummaryHeader
 
 
 class TopApp(App[int]):
     CSS_PATH = "toptui.tcss"
     TITLE = "toptui"
-    ENABLE_COMMAND_PALETTE = False
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,h", "help", "Help", key_display="?"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("backslash,f4", "filter", "Filter", key_display="\\"),
+        Binding("k", "kill", "Kill"),
+        Binding("r", "renice", "Renice", show=False),
+        Binding("u", "pick_user", "User", show=False),
         Binding("g", "toggle_growth", "Growth panel"),
+        Binding("Z", "toggle_pause", "Pause", key_display="Z"),
+        Binding("d,s", "delay", "Delay", show=False),
+        Binding("f,f2", "columns", "Columns", show=False),
+        Binding("W", "save_settings", "Save settings", show=False),
+        Binding("escape", "clear", "Clear filter", show=False),
     ]
 
     def __init__(
         self,
         *,
-        interval_s: float = 2.0,
+        interval_s: float | None = None,
         history_s: float = 3600.0,
         pids: Iterable[int] | None = None,
         user: str | None = None,
-        sort: str = "%CPU",
-        descending: bool = True,
+        sort: str | None = None,
+        descending: bool | None = None,
         monitor: Monitor | None = None,
+        prefs: settings.Settings | None = None,
+        settings_path: Path | None = None,
+        startup_warning: str | None = None,
     ) -> None:
         super().__init__()
-        self.interval_s = interval_s
+        self.prefs = prefs or settings.Settings()
+        self.interval_s = interval_s if interval_s is not None else self.prefs.interval_s
         self.monitor = monitor or Monitor(
-            Sampler(pids=pids), interval_s=interval_s, history_s=history_s
+            Sampler(pids=pids), interval_s=self.interval_s, history_s=history_s
         )
         self.user = user
-        self._sort = (sort, descending)
+        self._sort = (sort or self.prefs.sort, self.prefs.descending if descending is None
+                      else descending)  # fmt: skip
+        self.settings_path = settings_path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.frame: Frame | None = None
         self.frames_seen = 0
+        self.paused = False
+        self._selected_key = None
+        self._record_error_shown = False
+        self._renice_targets: list[ProcSample] = []
+        self._startup_warning = startup_warning
 
     def compose(self) -> ComposeResult:
-        yield SummaryHeader(id="summary")
-        yield ProcessTable(sort=self._sort[0], descending=self._sort[1], user=self.user, id="table")
-        yield GrowthPanel(id="growth")
+        # Kept as attributes: frames can arrive while another screen is on top, or while the
+        # app is shutting down, when a query from the app would find nothing.
+        self.table = ProcessTable(
+            sort=self._sort[0], descending=self._sort[1], user=self.user, id="table"
+        )
+        self.summary = SummaryHeader(id="summary")
+        self.growth_panel = GrowthPanel(id="growth")
+        self.prompt = PromptBar(id="prompt")
+        yield self.summary
+        yield self.table
+        yield self.growth_panel
+        yield self.prompt
         yield Footer()
 
-    @property
-    def table(self) -> ProcessTable:
-        return self.query_one(ProcessTable)
-
     def on_mount(self) -> None:
-        self.table.focus()
+        prefs = self.prefs
+        self.theme = prefs.theme
+        table = self.table
+        table.unit = prefs.unit
+        table.tree_view = prefs.tree
+        table.set_columns(prefs.extra_columns, prefs.full_command)
+        self.growth_panel.display = prefs.growth_panel
+        table.focus()
+        if self._startup_warning:
+            self.notify(self._startup_warning, severity="warning", timeout=8)
         self._thread = threading.Thread(
             target=self._sample_loop, name="toptui-sampler", daemon=True
         )
@@ -85,12 +128,9 @@ class TopApp(App[int]):
     def _sample_loop(self) -> None:
         deadline = time.monotonic()
         while not self._stop.is_set():
-            urgent = []
             selected = self._selected_key
-            if selected is not None:
-                urgent.append(selected)
             try:
-                frame = self.monitor.step(urgent)
+                frame = self.monitor.step([selected] if selected is not None else [])
             except Exception as exc:  # surface it, keep sampling: the next tick may well work
                 self.post_message(SamplingFailed(f"{exc!r}\n{traceback.format_exc(limit=3)}"))
             else:
@@ -101,23 +141,45 @@ class TopApp(App[int]):
                 deadline = now
             self._stop.wait(deadline - now)
 
-    _selected_key = None
-
     # -- frames ------------------------------------------------------------------------------
 
     def on_frame_ready(self, message: FrameReady) -> None:
-        frame = message.frame
+        if self.paused or not self.table.is_mounted or self._stop.is_set():
+            return  # history and judging go on in the thread; only the display is frozen
+        self._show(message.frame)
+
+    def _show(self, frame: Frame) -> None:
         self.frame = frame
         self.frames_seen += 1
-        snap = frame.snapshot
-        self.query_one(SummaryHeader).show(snap.system, snap.t_wall)
         table = self.table
         table.set_frame(frame)
         self._selected_key = table.cursor_key
-        self.query_one(GrowthPanel).show(frame, self.monitor.history)
+        self._update_header()
+        self.growth_panel.show(frame, self.monitor.history)
         screen = self.screen
         if isinstance(screen, DetailScreen):
             screen.show(frame, frame.verdicts.get(screen.key))
+        if self.monitor.record_error and not self._record_error_shown:
+            self._record_error_shown = True
+            self.notify(self.monitor.record_error, severity="error", timeout=10)
+
+    def _update_header(self) -> None:
+        if self.frame is None:
+            return
+        table = self.table
+        notes = []
+        if self.paused:
+            notes.append("[PAUSED: Z resumes]")
+        if table.filter_text:
+            notes.append(f"[filter: {table.filter_text}]")
+        if table.user:
+            notes.append(f"[user: {table.user}]")
+        if table.tree_view:
+            notes.append("[tree]")
+        if table.tagged:
+            notes.append(f"[{len(table.tagged)} tagged]")
+        snap = self.frame.snapshot
+        self.summary.show(snap.system, snap.t_wall, " ".join(notes))
 
     def on_sampling_failed(self, message: SamplingFailed) -> None:
         self.notify(message.error, title="Sampling failed", severity="error", timeout=8)
@@ -131,11 +193,157 @@ class TopApp(App[int]):
         if self.frame is not None:
             screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(message.key))
 
-    # -- actions -----------------------------------------------------------------------------
+    # -- prompts -----------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.prompt.ask("search", "Search command lines (Enter: go, n: next)")
+
+    def action_filter(self) -> None:
+        table = self.table
+        self.prompt.ask("filter", "Filter by name or command", table.filter_text or "")
+
+    def action_delay(self) -> None:
+        self.prompt.ask("delay", f"Change delay from {self.interval_s:g}s to")
+
+    def action_renice(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._renice_targets = targets
+            self.prompt.ask("renice", f"Renice {_names(targets)} to nice value")
+
+    def on_prompt_bar_typed(self, message: PromptBar.Typed) -> None:
+        if message.kind == "filter":
+            self.table.set_filter(message.value)
+            self._update_header()
+        elif message.kind == "search":
+            self.table.search(message.value)
+
+    def on_prompt_bar_answered(self, message: PromptBar.Answered) -> None:
+        self.table.focus()
+        kind, value = message.kind, message.value
+        if kind == "filter":
+            self.table.set_filter(value)
+            self._update_header()
+        elif kind == "search":
+            if value and not self.table.search(value):
+                self.notify(f"no match for {value!r}", timeout=2)
+            if value is None:
+                self.table.search(None)
+        elif kind == "delay" and value is not None:
+            try:
+                delay = float(value)
+                if not 0.1 <= delay <= 3600:
+                    raise ValueError
+            except ValueError:
+                self.notify(f"delay must be a number of seconds from 0.1 to 3600, not {value!r}",
+                            severity="error")  # fmt: skip
+                return
+            self.interval_s = delay
+            self.notify(f"refreshing every {delay:g}s", timeout=2)
+        elif kind == "renice" and value is not None:
+            try:
+                nice = int(value)
+            except ValueError:
+                self.notify(f"nice must be a whole number, not {value!r}", severity="error")
+                return
+            for p in self._renice_targets:
+                out = control.renice(p.key, nice, f"PID {p.pid} ({p.name})")
+                self.notify(out.message, severity="information" if out.ok else "error")
+
+    # -- acting on processes -----------------------------------------------------------------
+
+    def _targets(self) -> list[ProcSample]:
+        """The tagged processes, or else the selected one (htop acts on tagged first)."""
+        table = self.table
+        if table.tagged:
+            return [p for p in table.rows if p.key in table.tagged]
+        return [table.selected] if table.selected is not None else []
+
+    def action_kill(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        options = [(name, f"{num:>2}  {name}") for name, num in control.SIGNALS]
+
+        def picked(name: str | None) -> None:
+            if name is None:
+                return
+            signum = int(getattr(signal, name))
+
+            def confirmed(yes: bool | None) -> None:
+                if not yes:
+                    return
+                for p in targets:
+                    out = control.send_signal(p.key, signum, f"PID {p.pid} ({p.name})")
+                    self.notify(out.message, severity="information" if out.ok else "error")
+
+            self.push_screen(ConfirmScreen(f"Send {name} to {_names(targets)}?"), confirmed)
+
+        self.push_screen(ChoiceScreen(f"Send which signal to {_names(targets)}?", options), picked)
+
+    def action_pick_user(self) -> None:
+        users = sorted({p.user for p in (self.frame.snapshot.procs if self.frame else ())})
+        options = [("", "(all users)"), *((u, u) for u in users)]
+
+        def picked(user: str | None) -> None:
+            if user is None:
+                return
+            self.table.user = user or None
+            self.table.set_filter(self.table.filter_text)
+            self._update_header()
+
+        self.push_screen(ChoiceScreen("Show which user's processes?", options), picked)
+
+    def action_columns(self) -> None:
+        table = self.table
+        chosen = list(table.extra_columns) + (["FULLCMD"] if table.full_command else [])
+
+        def picked(names: list[str] | None) -> None:
+            if names is None:
+                return
+            table.set_columns([n for n in names if n != "FULLCMD"], "FULLCMD" in names)
+
+        self.push_screen(ColumnsScreen(chosen), picked)
+
+    # -- display -----------------------------------------------------------------------------
 
     def action_toggle_growth(self) -> None:
-        panel = self.query_one(GrowthPanel)
+        panel = self.growth_panel
         panel.display = not panel.display
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.monitor.last is not None:
+            self._show(self.monitor.last)
+        self._update_header()
+
+    def action_clear(self) -> None:
+        table = self.table
+        if table.filter_text:
+            table.set_filter(None)
+        elif table.search_text:
+            table.search(None)
+        self._update_header()
+
+    def action_save_settings(self) -> None:
+        table = self.table
+        prefs = settings.Settings(
+            sort=table.sort_column,
+            descending=table.descending,
+            interval_s=self.interval_s,
+            unit=table.unit,
+            growth_panel=bool(self.growth_panel.display),
+            tree=table.tree_view,
+            full_command=table.full_command,
+            extra_columns=list(table.extra_columns),
+            theme=self.theme if self.theme in settings.THEMES else "textual-dark",
+        )
+        try:
+            path = settings.save(prefs, self.settings_path)
+        except OSError as exc:
+            self.notify(f"could not save settings: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"settings saved to {path}", timeout=3)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -146,3 +354,23 @@ class TopApp(App[int]):
             ("Detail view", list(DetailScreen.BINDINGS)),
         ]
         self.push_screen(HelpScreen(groups))
+
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        table = self.table
+        yield SystemCommand(
+            "Sort by memory (RES)", "Like Shift+M", lambda: table.action_sort("RES")
+        )
+        yield SystemCommand("Sort by growth rate", "Leaking processes first",
+                            lambda: table.action_sort("GROWTH"))  # fmt: skip
+        yield SystemCommand("Tree view", "Processes under their parents", table.action_toggle_tree)
+        yield SystemCommand("Search", "Find a process by command line", self.action_search)
+        yield SystemCommand("Filter", "Show only matching processes", self.action_filter)
+        yield SystemCommand("Kill", "Send a signal to the selected process", self.action_kill)
+        yield SystemCommand("Pause", "Freeze the display", self.action_toggle_pause)
+        yield SystemCommand("Save settings", "Like W in top", self.action_save_settings)
+
+
+def _names(procs: list[ProcSample]) -> str:
+    shown = ", ".join(f"PID {p.pid} ({p.name})" for p in procs[:3])
+    return shown + (f" and {len(procs) - 3} more" if len(procs) > 3 else "")

@@ -20,12 +20,24 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from toptui.analysis.growth import GrowthVerdict
-from toptui.columns import BY_NAME, COLUMNS, Column, RowContext, header_cell, sort_rows
+from toptui.columns import (
+    ALL_COLUMNS,
+    Column,
+    RowContext,
+    header_cell,
+    sort_rows,
+    visible_columns,
+)
 from toptui.format import UNIT_NAMES
 from toptui.model import ProcKey, ProcSample
 from toptui.monitor import Frame
+from toptui.tree import TreeRow, build_tree
 
-_SORT_ORDER = [c.name for c in COLUMNS]
+
+def matches(p: ProcSample, needle: str) -> bool:
+    """Case-insensitive match on the name or the command line (htop's filter and search)."""
+    n = needle.lower()
+    return n in p.name.lower() or n in p.command.lower()
 
 
 class ProcessTable(ScrollView, can_focus=True):
@@ -38,6 +50,8 @@ class ProcessTable(ScrollView, can_focus=True):
         "proctable--leak",
         "proctable--growth",
         "proctable--running",
+        "proctable--tagged",
+        "proctable--match",
     }
 
     BINDINGS = [
@@ -51,8 +65,15 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("R,shift+r", "reverse", "Reverse", show=False),
         Binding("e", "cycle_units", "Units", show=False),
         Binding("enter", "open", "Details"),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("V", "toggle_tree", "Tree", key_display="V"),
+        Binding("space", "tag", "Tag", show=False),
+        Binding("U", "untag_all", "Untag all", show=False),
+        Binding("c", "toggle_command", "Command line", show=False),
+        Binding("n,f3", "next_match", "Next match", show=False),
+        Binding("plus", "fold(False)", "Expand", show=False),
+        Binding("minus", "fold(True)", "Collapse", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
@@ -89,7 +110,15 @@ class ProcessTable(ScrollView, can_focus=True):
         self.set_reactive(ProcessTable.sort_column, sort)
         self.set_reactive(ProcessTable.descending, descending)
         self.user = user
-        self.columns: Sequence[Column] = COLUMNS
+        self.filter_text: str | None = None
+        self.search_text: str | None = None
+        self.tree_view = False
+        self.collapsed: set[ProcKey] = set()
+        self.tagged: set[ProcKey] = set()
+        self.extra_columns: list[str] = []
+        self.full_command = False
+        self._tree_rows: dict[ProcKey, TreeRow] = {}
+        self.columns: Sequence[Column] = visible_columns()
         self._procs: tuple[ProcSample, ...] = ()
         self._verdicts: dict[ProcKey, GrowthVerdict] = {}
         self.rows: list[ProcSample] = []
@@ -105,11 +134,24 @@ class ProcessTable(ScrollView, can_focus=True):
         self._verdicts = frame.verdicts
         self._resort()
 
+    def _order(self, procs: Sequence[ProcSample]) -> list[ProcSample]:
+        return sort_rows(procs, self.sort_column, self.descending, self._verdicts)
+
     def _resort(self) -> None:
-        procs = self._procs
+        procs: Sequence[ProcSample] = self._procs
         if self.user is not None:
-            procs = tuple(p for p in procs if p.user == self.user)
-        self.rows = sort_rows(procs, self.sort_column, self.descending, self._verdicts)
+            procs = [p for p in procs if p.user == self.user]
+        if self.filter_text:
+            procs = [p for p in procs if matches(p, self.filter_text)]
+        if self.tree_view:
+            tree = build_tree(procs, self._order, self.collapsed)
+            self._tree_rows = {r.proc.key: r for r in tree}
+            self.rows = [r.proc for r in tree]
+        else:
+            self._tree_rows = {}
+            self.rows = self._order(procs)
+        alive = {p.key for p in self._procs}
+        self.tagged &= alive
         self._index = {p.key: i for i, p in enumerate(self.rows)}
         if self.cursor_key in self._index:
             self.cursor_index = self._index[self.cursor_key]
@@ -147,13 +189,77 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def action_sort(self, column: str) -> None:
         """Sort by a column in its natural order (largest first for numbers), like top."""
-        self.set_reactive(ProcessTable.descending, BY_NAME[column].numeric)
+        self.set_reactive(ProcessTable.descending, ALL_COLUMNS[column].numeric)
         self.set_reactive(ProcessTable.sort_column, column)
         self._resort()
 
     def action_shift_sort(self, delta: int) -> None:
-        i = _SORT_ORDER.index(self.sort_column)
-        self.sort_column = _SORT_ORDER[(i + delta) % len(_SORT_ORDER)]
+        order = [c.name for c in self.columns]
+        i = order.index(self.sort_column) if self.sort_column in order else 0
+        self.sort_column = order[(i + delta) % len(order)]
+
+    def set_columns(self, extra: Sequence[str], full_command: bool) -> None:
+        self.extra_columns = list(extra)
+        self.full_command = full_command
+        self.columns = visible_columns(self.extra_columns, self.tree_view)
+        if self.sort_column not in ALL_COLUMNS:
+            self.set_reactive(ProcessTable.sort_column, "%CPU")
+        self._resort()
+
+    def set_filter(self, text: str | None) -> None:
+        self.filter_text = text or None
+        self._resort()
+
+    def action_toggle_tree(self) -> None:
+        self.tree_view = not self.tree_view
+        self.columns = visible_columns(self.extra_columns, self.tree_view)
+        self._resort()
+
+    def action_toggle_command(self) -> None:
+        self.full_command = not self.full_command
+        self.refresh()
+
+    def action_fold(self, collapse: bool) -> None:
+        if not self.tree_view or self.cursor_key is None:
+            return
+        if collapse:
+            self.collapsed.add(self.cursor_key)
+        else:
+            self.collapsed.discard(self.cursor_key)
+        self._resort()
+
+    def action_tag(self) -> None:
+        """Tag or untag the selected process and move down, as htop's Space does."""
+        if self.cursor_key is None:
+            return
+        self.tagged ^= {self.cursor_key}
+        self.refresh_line(self.cursor_index + 1)
+        self._move_to(self.cursor_index + 1)
+
+    def action_untag_all(self) -> None:
+        self.tagged.clear()
+        self.refresh()
+
+    def search(self, text: str | None, start_here: bool = True) -> bool:
+        """Jump to the next row matching ``text`` (wrapping); False when nothing matches."""
+        self.search_text = text or None
+        if not self.search_text or not self.rows:
+            self.refresh()
+            return False
+        n = len(self.rows)
+        first = self.cursor_index if start_here else self.cursor_index + 1
+        for step in range(n):
+            i = (first + step) % n
+            if matches(self.rows[i], self.search_text):
+                self._move_to(i)
+                self.refresh()
+                return True
+        self.refresh()
+        return False
+
+    def action_next_match(self) -> None:
+        if self.search_text and not self.search(self.search_text, start_here=False):
+            self.notify(f"no match for {self.search_text!r}", timeout=2)
 
     def action_reverse(self) -> None:
         self.descending = not self.descending
@@ -202,8 +308,22 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
+            self._sort_by_header(event.x)
             return
         self._move_to(int(self.scroll_offset.y) + event.y - 1)
+
+    def _sort_by_header(self, x: int) -> None:
+        """Click a header to sort by it; click it again to reverse (htop's header clicks)."""
+        pos = 0
+        for col in self.columns:
+            end = pos + (col.width or 10_000)
+            if pos <= x < end:
+                if col.name == self.sort_column:
+                    self.action_reverse()
+                else:
+                    self.action_sort(col.name)
+                return
+            pos = end + 1
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -231,13 +351,27 @@ class ProcessTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         p = self.rows[index]
         verdict = self._verdicts.get(p.key)
-        ctx = RowContext(unit=self.unit, verdict=verdict)
+        tree_row = self._tree_rows.get(p.key)
+        prefix = ""
+        if tree_row is not None:
+            prefix = tree_row.prefix + ("[+] " if tree_row.collapsed else "")
+        ctx = RowContext(
+            unit=self.unit,
+            verdict=verdict,
+            full_command=self.full_command,
+            tree_prefix=prefix,
+            subtree_res=tree_row.subtree_res if tree_row is not None else p.res,
+        )
         leak = verdict is not None and verdict.verdict == "leak"
         row_style = base
+        if p.key in self.tagged:
+            row_style = base + self._style("proctable--tagged")
+        elif self.search_text and matches(p, self.search_text):
+            row_style = base + self._style("proctable--match")
         if leak:
-            row_style = base + self._style("proctable--leak")
+            row_style = row_style + self._style("proctable--leak")
         elif p.state == "R":
-            row_style = base + self._style("proctable--running")
+            row_style = row_style + self._style("proctable--running")
         if index == self.cursor_index:
             row_style = row_style + self._style("proctable--cursor")
         segments = []

@@ -1,0 +1,190 @@
+"""What top and htop users reach for, through the pilot: filter, search, kill, renice, tag,
+pause, delay, columns, tree, user, mouse sorting and saved settings."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+
+import pytest
+from test_app import SIZE, wait_for
+
+from toptui.views.app import TopApp
+from toptui.views.choice_screen import ChoiceScreen
+from toptui.views.columns_screen import ColumnsScreen
+from toptui.views.confirm_screen import ConfirmScreen
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+TAG = f"{random.randrange(10**7, 10**8)}"  # unique per test process (xdist runs several)
+
+
+@pytest.fixture
+def sleepers():
+    """Two idle children with command lines nothing else on the machine has."""
+    procs = [subprocess.Popen(["sleep", f"{TAG}{i}"]) for i in range(2)]
+    yield procs
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+async def started(pilot, app):
+    await wait_for(pilot, lambda: app.frames_seen >= 2)
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*list(text))
+
+
+async def test_filter_shows_only_matches_and_escape_clears(sleepers):
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("backslash")
+        await type_text(pilot, TAG)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: {p.pid for p in app.table.rows} == {s.pid for s in sleepers})
+        assert f"filter: {TAG}" in str(app.query_one("#summary").content)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.table.rows) > 2)
+        assert app.table.filter_text is None
+
+
+async def test_search_jumps_to_matches(sleepers):
+    app = TopApp(interval_s=0.2, sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("home", "slash")
+        await type_text(pilot, f"{TAG}0")
+        await pilot.press("enter")
+        assert app.table.selected.pid == sleepers[0].pid
+        await pilot.press("slash")
+        await type_text(pilot, TAG)
+        await pilot.press("enter", "n")
+        assert app.table.selected.pid == sleepers[1].pid
+        await pilot.press("n")  # wraps around
+        assert app.table.selected.pid == sleepers[0].pid
+
+
+async def test_kill_asks_which_signal_and_confirms(sleepers):
+    victim, other = sleepers
+    app = TopApp(interval_s=0.2, pids=[victim.pid, other.pid], sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("home", "k")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("enter")  # SIGTERM is first and highlighted
+        assert isinstance(app.screen, ConfirmScreen)
+        assert str(victim.pid) in app.screen.question and "SIGTERM" in app.screen.question
+        await pilot.press("n")  # changed their mind: nothing happens
+        assert victim.poll() is None
+        await pilot.press("k", "enter", "y")
+        assert victim.wait(timeout=10) == -signal.SIGTERM
+        assert other.poll() is None
+
+
+async def test_tagged_processes_are_signalled_together(sleepers):
+    app = TopApp(interval_s=0.2, pids=[s.pid for s in sleepers], sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("home", "space", "space")
+        assert len(app.table.tagged) == 2
+        await pilot.press("k", "down", "enter", "y")  # second signal in the list: SIGKILL
+        for s in sleepers:
+            assert s.wait(timeout=10) == -signal.SIGKILL
+
+
+async def test_renice_prompt(sleepers):
+    app = TopApp(interval_s=0.2, pids=[sleepers[0].pid])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("r")
+        await type_text(pilot, "7")
+        await pilot.press("enter")
+        assert os.getpriority(os.PRIO_PROCESS, sleepers[0].pid) == 7
+
+
+async def test_pause_freezes_display_while_sampling_goes_on():
+    app = TopApp(interval_s=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("Z")
+        shown, ticks = app.frames_seen, app.monitor.tick
+        await pilot.pause(0.6)
+        assert app.frames_seen == shown
+        assert app.monitor.tick > ticks + 2
+        assert "PAUSED" in str(app.query_one("#summary").content)
+        await pilot.press("Z")
+        await wait_for(pilot, lambda: app.frames_seen > shown)
+
+
+async def test_delay_changes_live():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("d")
+        await type_text(pilot, "0.5")
+        await pilot.press("enter")
+        assert app.interval_s == 0.5
+        await pilot.press("d")
+        await type_text(pilot, "-1")
+        await pilot.press("enter")
+        assert app.interval_s == 0.5
+
+
+async def test_columns_tree_and_header_clicks(sleepers):
+    app = TopApp(interval_s=0.2, sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("f")
+        assert isinstance(app.screen, ColumnsScreen)
+        await pilot.press("space", "enter")  # PPID is the first choice
+        assert "PPID" in [c.name for c in app.table.columns]
+        await pilot.press("V")
+        assert "SUBTREE" in [c.name for c in app.table.columns]
+        pids = [p.pid for p in app.table.rows]
+        me = os.getpid()
+        assert pids.index(me) < pids.index(sleepers[0].pid)  # child below its parent
+        await pilot.press("V")
+        # Clicking the RES header sorts by it; clicking again reverses.
+        x = app.table.render_line(0).text.index("RES")
+        await pilot.click("#table", offset=(x, 0))
+        assert app.table.sort_column == "RES" and app.table.descending
+        await pilot.click("#table", offset=(x, 0))
+        assert app.table.sort_column == "RES" and not app.table.descending
+
+
+async def test_user_picker():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("u")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("down", "enter")
+        user = app.table.user
+        assert user
+        assert {p.user for p in app.table.rows} == {user}
+
+
+async def test_save_settings_and_read_them_back(tmp_path):
+    from toptui import settings
+
+    path = tmp_path / "config.json"
+    app = TopApp(interval_s=0.2, settings_path=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("M", "R", "e", "g", "W")
+    saved = json.loads(path.read_text())
+    assert saved["sort"] == "RES" and saved["descending"] is False
+    assert saved["unit"] == 1 and saved["growth_panel"] is False
+    prefs, warning = settings.load(path)
+    assert warning is None
+    app = TopApp(interval_s=0.2, prefs=prefs)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert app.table.sort_column == "RES" and not app.table.descending
+        assert app.table.unit == 1
