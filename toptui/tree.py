@@ -77,3 +77,31 @@ def build_tree(
                  child_indent + ("   " if last else "│  "), depth + 1)
             )  # fmt: skip
     return rows
+
+
+def families(procs: Sequence[ProcSample]) -> dict[ProcKey, list[ProcKey]]:
+    """Each process that has descendants → the keys of all its descendants.
+
+    Children of pid 0 (init, kthreadd) are skipped as heads: their family is the whole machine.
+    """
+    by_pid = {p.pid: p for p in procs}
+    children: dict[int, list[ProcSample]] = {}
+    for p in procs:
+        if p.ppid in by_pid and p.ppid != p.pid:
+            children.setdefault(p.ppid, []).append(p)
+    out: dict[ProcKey, list[ProcKey]] = {}
+    for p in procs:
+        if p.ppid == 0 or p.pid not in children:
+            continue
+        members: list[ProcKey] = []
+        seen = {p.pid}
+        pending = list(children[p.pid])
+        while pending:
+            c = pending.pop()
+            if c.pid in seen:
+                continue
+            seen.add(c.pid)
+            members.append(c.key)
+            pending.extend(children.get(c.pid, ()))
+        out[p.key] = members
+    return out

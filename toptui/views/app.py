@@ -48,6 +48,7 @@ class TopApp(App[int]):
         Binding("r", "renice", "Renice", show=False),
         Binding("u", "pick_user", "User", show=False),
         Binding("g", "toggle_growth", "Growth panel"),
+        Binding("F", "toggle_family", "Family growth", show=False),
         Binding("Z", "toggle_pause", "Pause", key_display="Z"),
         Binding("d,s", "delay", "Delay", show=False),
         Binding("f,f2", "columns", "Columns", show=False),
@@ -310,6 +311,16 @@ class TopApp(App[int]):
     def action_toggle_growth(self) -> None:
         panel = self.growth_panel
         panel.display = not panel.display
+
+    def action_toggle_family(self) -> None:
+        """Judge each process together with its descendants (a pool leaks as a family)."""
+        panel = self.growth_panel
+        panel.toggle_family()
+        panel.display = True
+        if self.frame is not None:
+            panel.show(self.frame, self.monitor.history)
+        mode = "families (process + descendants)" if panel.family_mode else "single processes"
+        self.notify(f"growth panel judges {mode}", timeout=2)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

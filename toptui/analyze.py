@@ -1,0 +1,517 @@
+"""``toptui analyze``: judge memory traces saved in files with the same detector as the screen.
+
+Inputs, told apart by their content (not their extension): toptui recordings (one series per
+process identity), two-column ``t,rss`` / ``time,rss`` CSVs (one series per file) and
+memory_profiler's ``mprof run`` ``.dat`` files (the main process and each child). An input that
+cannot be read costs one line on stderr (file and line number) and exit status 2; the other inputs
+are still analysed and printed. Nothing here imports Textual; plotext only when a graph is drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import IO, NoReturn
+
+from toptui import format as fmt
+from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
+from toptui.recording import HEADER_LINE, RecordingFormatError, RecordingReader
+
+MIB = 1024 * 1024
+_MAX_BYTES = 2.0**63  # memory at or beyond this is corruption, not a measurement
+_MAX_TIME = 1e12  # seconds; beyond is corruption (or milliseconds)
+_SNIFF_BYTES = 65536
+_MAX_GRAPHS = 8
+_MIN_GRAPH_WIDTH = 60
+_MPROF_WORDS = (b"CMDLINE", b"MEM", b"CHLD", b"FUNC")
+
+
+class InputError(Exception):
+    """An input that cannot be (fully) read; ``str()`` is ``PATH:LINE: what is wrong``."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.message = message
+
+
+@dataclass(slots=True)
+class Trace:
+    """One memory series read from a file: times in seconds, RSS in bytes."""
+
+    source: str
+    pid: int | None
+    name: str
+    t: Sequence[float]
+    rss: Sequence[float]
+
+
+@dataclass(slots=True)
+class Result:
+    trace: Trace
+    verdict: GrowthVerdict
+    exhaustion_s: float | None
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What one input gave: its series, and a problem to report (the series are still good)."""
+
+    traces: list[Trace]
+    problem: InputError | None = None
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _open_error(path: str, exc: OSError) -> InputError:
+    reason = {
+        "FileNotFoundError": "no such file",
+        "IsADirectoryError": "is a directory",
+        "PermissionError": "permission denied",
+    }.get(type(exc).__name__, (exc.strerror or str(exc)).lower())
+    return InputError(path, None, f"cannot read: {reason}")
+
+
+def _shown(raw: bytes | str, limit: int = 40) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _number(raw: bytes, what: str, path: str, line: int) -> float:
+    try:
+        v = float(raw)
+    except ValueError:
+        raise InputError(path, line, f"{what} is not a number: {_shown(raw)}") from None
+    if not math.isfinite(v):
+        raise InputError(path, line, f"{what} is not a finite number: {_shown(raw)}")
+    return v
+
+
+def _time(raw: bytes, path: str, line: int) -> float:
+    v = _number(raw, "time", path, line)
+    if abs(v) >= _MAX_TIME:
+        raise InputError(path, line, f"time out of range (seconds expected): {_shown(raw)}")
+    return v
+
+
+def _bytes(v: float, raw: bytes, path: str, line: int) -> float:
+    if not 0 <= v < _MAX_BYTES:
+        raise InputError(path, line, f"memory size out of range: {_shown(raw)}")
+    return v
+
+
+def _sorted(t: array, x: array) -> tuple[Sequence[float], Sequence[float]]:
+    """Samples in time order (a clock step or concatenated files may shuffle them)."""
+    if all(a <= b for a, b in pairwise(t)):
+        return t, x
+    pairs = sorted(zip(t, x, strict=True), key=lambda p: p[0])
+    return array("d", (p[0] for p in pairs)), array("d", (p[1] for p in pairs))
+
+
+def sniff(path: str, head: bytes) -> str:
+    """``recording``, ``csv`` or ``mprof`` from the first bytes; InputError when none fits."""
+    if not head:
+        raise InputError(path, 1, "empty file")
+    nul = head.find(b"\0")
+    if nul >= 0:
+        line = head.count(b"\n", 0, nul) + 1
+        raise InputError(path, line, "binary data, not a memory trace")
+    first = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").strip()
+    if first == HEADER_LINE.encode():
+        return "recording"
+    if first.replace(b" ", b"").lower() in (b"t,rss", b"time,rss"):
+        return "csv"
+    if first.split(b" ", 1)[0] in _MPROF_WORDS:
+        return "mprof"
+    what = "not a toptui recording, a t,rss CSV or an mprof .dat file"
+    raise InputError(path, 1, f"{what} (first line: {_shown(first)})")
+
+
+def _read_csv(path: str, f: IO[bytes]) -> Loaded:
+    t, x = array("d"), array("d")
+    next(f)  # the header, already checked
+    problem = None
+    line = 2
+    for line, raw in enumerate(f, 2):
+        if not raw.strip():
+            continue
+        try:
+            parts = raw.split(b",")
+            if len(parts) != 2:
+                raise InputError(path, line, f"expected 2 fields (t,rss), found {len(parts)}")
+            tv = _time(parts[0], path, line)
+            xv = _bytes(_number(parts[1], "rss", path, line), parts[1], path, line)
+        except InputError as exc:
+            if raw.endswith(b"\n"):
+                raise
+            problem = _cut(path, line, exc)
+            break
+        t.append(tv)
+        x.append(xv)
+    if not t:
+        raise problem or InputError(path, line, "no samples after the header")
+    t2, x2 = _sorted(t, x)
+    name = os.path.basename(path)
+    return Loaded([Trace(path, None, name, t2, x2)], problem)
+
+
+def _cut(path: str, line: int, exc: InputError | None = None) -> InputError:
+    why = f" ({exc.message})" if exc is not None else ""
+    return InputError(path, line, f"incomplete last line, the file was cut off{why}; the lines "
+                      "before it were analysed")  # fmt: skip
+
+
+def _read_mprof(path: str, f: IO[bytes]) -> Loaded:
+    """memory_profiler's format: ``MEM <MiB> <epoch>``, ``CHLD <pid> <MiB> <epoch>``.
+
+    mprof ends every line, so a last line without its newline was cut off (a killed run) even
+    when it parses: its timestamp may have lost digits.
+    """
+    cmdline = ""
+    main_t, main_x = array("d"), array("d")
+    children: dict[int, tuple[array, array]] = {}
+    problem = None
+    line = 0
+    for line, raw in enumerate(f, 1):
+        parts = raw.split()
+        if not parts:
+            continue
+        if not raw.endswith(b"\n"):
+            problem = _cut(path, line)
+            break
+        word = parts[0]
+        if word == b"CMDLINE":
+            cmdline = raw[len(word) :].strip().decode("utf-8", "replace")
+        elif word == b"MEM":
+            if len(parts) != 3:
+                raise InputError(path, line, "expected MEM <MiB> <timestamp>")
+            mib = _number(parts[1], "memory", path, line) * MIB
+            xv = _bytes(mib, parts[1], path, line)
+            main_t.append(_time(parts[2], path, line))
+            main_x.append(xv)
+        elif word == b"CHLD":
+            if len(parts) != 4:
+                raise InputError(path, line, "expected CHLD <pid> <MiB> <timestamp>")
+            try:
+                pid = int(parts[1])
+            except ValueError:
+                raise InputError(
+                    path, line, f"child pid is not a number: {_shown(parts[1])}"
+                ) from None
+            mib = _number(parts[2], "memory", path, line) * MIB
+            xv = _bytes(mib, parts[2], path, line)
+            tv = _time(parts[3], path, line)
+            ct, cx = children.setdefault(pid, (array("d"), array("d")))
+            ct.append(tv)
+            cx.append(xv)
+        elif word != b"FUNC":
+            raise InputError(path, line, f"not an mprof line: {_shown(raw)}")
+    if not main_t and not children:
+        raise problem or InputError(path, line, "no MEM or CHLD samples")
+    name = cmdline or os.path.basename(path)
+    traces = []
+    if main_t:
+        traces.append(Trace(path, None, name, *_sorted(main_t, main_x)))
+    for pid, (ct, cx) in children.items():
+        traces.append(Trace(path, pid, f"child of {name}", *_sorted(ct, cx)))
+    return Loaded(traces, problem)
+
+
+def _read_recording(path: str) -> Loaded:
+    reader = RecordingReader(path)
+    series: dict[tuple[int, float], tuple[Trace, array, array]] = {}
+    try:
+        for r in reader.rows():
+            entry = series.get((r.pid, r.create_time))
+            if entry is None:
+                t, x = array("d"), array("d")
+                entry = series[(r.pid, r.create_time)] = (Trace(path, r.pid, r.name, t, x), t, x)
+            entry[0].name = r.name
+            entry[1].append(r.time)
+            entry[2].append(r.rss)
+    except RecordingFormatError as exc:
+        raise InputError(path, exc.line, exc.message) from None
+    problem = None
+    if reader.truncated_line is not None:
+        problem = InputError(
+            path,
+            reader.truncated_line,
+            "incomplete last line, the recording was cut off; the lines before it were analysed",
+        )
+    if not series:
+        raise problem or InputError(path, 2, "no samples after the header")
+    traces = []
+    for tr, t, x in series.values():
+        tr.t, tr.rss = _sorted(t, x)
+        traces.append(tr)
+    return Loaded(traces, problem)
+
+
+def load(path: str) -> Loaded:
+    """Every series in one input; raises InputError (one line) when nothing usable is in it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+            kind = sniff(path, head)
+            if kind == "recording":
+                return _read_recording(path)
+            f.seek(0)
+            return _read_csv(path, f) if kind == "csv" else _read_mprof(path, f)
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+
+
+# -- judging and printing --------------------------------------------------------------------
+
+
+def _available() -> float | None:
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except Exception:  # no psutil support here: time-to-OOM is simply unknown
+        return None
+
+
+def judge_trace(trace: Trace, available: float | None) -> Result:
+    v = judge(trace.t, trace.rss, available_bytes=available)
+    ex = exhaustion_seconds(v, available) if available is not None else None
+    return Result(trace, v, ex)
+
+
+def _ordered(results: list[Result]) -> list[Result]:
+    """Leaks first, fastest first; the rest keep the order they appear in the file."""
+    leaks = sorted(
+        (r for r in results if r.verdict.verdict == "leak"),
+        key=lambda r: r.verdict.rate_bytes_per_s,
+        reverse=True,
+    )
+    return leaks + [r for r in results if r.verdict.verdict != "leak"]
+
+
+def _printable(name: str, limit: int = 32) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in name) or "-"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_json(r: Result) -> str:
+    tr, v = r.trace, r.verdict
+    n = len(tr.t)
+    obj = {
+        "source": tr.source,
+        "pid": tr.pid,
+        "name": tr.name,
+        "samples": n,
+        "duration_s": round(tr.t[-1] - tr.t[0], 3) if n else 0.0,
+        "verdict": v.verdict,
+        "rate_bytes_per_s": round(v.rate_bytes_per_s, 3),
+        "growth_bytes": round(v.growth_bytes),
+        "first_rss": round(tr.rss[0]) if n else None,
+        "last_rss": round(tr.rss[-1]) if n else None,
+        "exhaustion_s": round(r.exhaustion_s, 1) if r.exhaustion_s is not None else None,
+        "reasons": list(v.reasons),
+    }
+    return json.dumps(obj)
+
+
+_COLUMNS = ("SOURCE", "PID", "NAME", "SAMPLES", "DURATION", "FIRST", "LAST", "RATE", "OOM IN",
+            "VERDICT")  # fmt: skip
+_RIGHT = {"PID", "SAMPLES", "DURATION", "FIRST", "LAST", "RATE", "OOM IN"}
+
+
+def _cells(r: Result) -> tuple[str, ...]:
+    tr, v = r.trace, r.verdict
+    leak = v.verdict == "leak"
+    return (
+        tr.source,
+        str(tr.pid) if tr.pid is not None else "-",
+        _printable(tr.name),
+        str(len(tr.t)),
+        fmt.duration(tr.t[-1] - tr.t[0]),
+        fmt.compact_bytes(tr.rss[0]),
+        fmt.compact_bytes(tr.rss[-1]),
+        fmt.rate(v.rate_bytes_per_s) if leak else "-",
+        fmt.duration(r.exhaustion_s) if r.exhaustion_s is not None else "-",
+        v.verdict,
+    )
+
+
+def table(rows: list[tuple[str, ...]], header: bool) -> list[str]:
+    """Aligned columns, verdict last so a script can take the last word of every line."""
+    allrows = [_COLUMNS, *rows] if header else rows
+    widths = [max(len(r[i]) for r in allrows) for i in range(len(_COLUMNS))] if allrows else []
+    out = []
+    for r in allrows:
+        cells = [
+            c.rjust(w) if name in _RIGHT else c.ljust(w)
+            for c, w, name in zip(r, widths, _COLUMNS, strict=True)
+        ]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def graph(r: Result, width: int, height: int = 14) -> str:
+    """A plotext graph of one series' RSS over time (only drawn for a terminal)."""
+    import plotext as plt
+
+    tr = r.trace
+    step = max(1, len(tr.t) // (2 * width))
+    t0 = tr.t[0]
+    span = tr.t[-1] - t0
+    per, unit_t = (60.0, "minutes") if span >= 600 else (1.0, "seconds")
+    peak = max(tr.rss)
+    unit, div = "B", 1.0
+    for name, d in (("KiB", 1024.0), ("MiB", 1024.0**2), ("GiB", 1024.0**3)):
+        if peak >= d:
+            unit, div = name, d
+    xs = [(v - t0) / per for v in tr.t[::step]]
+    ys = [v / div for v in tr.rss[::step]]
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")  # the terminal's own background, as the detail view draws
+    plt.plot(xs, ys, marker="braille", color="red")
+    who = tr.source
+    if tr.pid is not None:
+        who += f" pid {tr.pid}"
+    if tr.name != os.path.basename(tr.source):
+        who += f" {_printable(tr.name)}"
+    plt.title(f"{who}: RSS {fmt.rate(r.verdict.rate_bytes_per_s)}")
+    plt.xlabel(unit_t)
+    plt.ylabel(unit)
+    return plt.build()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"toptui analyze: {message} (try 'toptui analyze --help')\n")
+        sys.exit(2)
+
+
+def _pid_list(text: str) -> list[int]:
+    pids = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise argparse.ArgumentTypeError(f"not a process id: {part!r}")
+        pids.append(int(part))
+    return pids
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="toptui analyze",
+        description="Judge memory traces saved in files: toptui recordings, "
+        "t,rss CSVs (seconds, bytes) and mprof .dat files. Exit status: 0, 1 with --fail-on-leak "
+        "when a series leaks, 2 when an input cannot be read.",
+        epilog="On a terminal, text output has a header and a graph per leak; piped, it is one "
+        "line per series with the verdict as the last word.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files to analyse")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="a table (default) or one JSON object per series per line",
+    )
+    p.add_argument(
+        "--fail-on-leak", action="store_true", help="exit with status 1 when any series leaks"
+    )
+    p.add_argument(
+        "-p",
+        "--pid",
+        type=_pid_list,
+        action="append",
+        metavar="PID[,PID...]",
+        help="only these processes",
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")  # odd bytes in a name must not crash printing
+    pids = {p for group in args.pid for p in group} if args.pid else None
+    try:
+        return _run(args.paths, args.format, args.fail_on_leak, pids)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(paths: list[str], form: str, fail_on_leak: bool, pids: set[int] | None) -> int:
+    available = _available()
+    failed = False
+    per_input: list[tuple[str, list[Result] | None]] = []
+    for path in paths:
+        try:
+            loaded = load(path)
+        except InputError as exc:
+            sys.stderr.write(f"toptui analyze: {exc}\n")
+            failed = True
+            per_input.append((path, None))
+            continue
+        if loaded.problem is not None:
+            sys.stderr.write(f"toptui analyze: {loaded.problem}\n")
+            failed = True
+        traces = [t for t in loaded.traces if pids is None or t.pid in pids]
+        per_input.append((path, _ordered([judge_trace(t, available) for t in traces])))
+    results = [r for _, rs in per_input if rs for r in rs]
+    if pids is not None and not results and not failed:
+        sys.stderr.write(
+            f"toptui analyze: no process with pid {', '.join(map(str, sorted(pids)))} "
+            "in the inputs\n"
+        )
+        return 2
+    try:
+        _print(per_input, form, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `toptui analyze ... | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if failed:
+        return 2
+    if fail_on_leak and any(r.verdict.verdict == "leak" for r in results):
+        return 1
+    return 0
+
+
+def _print(per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[str]) -> None:
+    if form == "json":
+        for _, rs in per_input:
+            for r in rs or ():
+                out.write(to_json(r) + "\n")
+        return
+    tty = out.isatty()
+    rows: list[tuple[str, ...]] = []
+    for path, rs in per_input:
+        if rs is None:  # unreadable: still one line, so line N of the output is input N
+            rows.append((path, *("-",) * (len(_COLUMNS) - 2), "error"))
+        else:
+            rows.extend(_cells(r) for r in rs)
+    for line in table(rows, header=tty):
+        out.write(line + "\n")
+    if not tty:
+        return
+    leaks = [r for _, rs in per_input for r in rs or () if r.verdict.verdict == "leak"]
+    n_series = sum(len(rs) for _, rs in per_input if rs)
+    out.write(f"\n{len(leaks)} of {n_series} series leak.\n")
+    width = min(120, shutil.get_terminal_size().columns)
+    if width < _MIN_GRAPH_WIDTH:
+        return
+    for r in leaks[:_MAX_GRAPHS]:
+        out.write("\n" + graph(r, width) + "\n")
+    if len(leaks) > _MAX_GRAPHS:
+        out.write(f"\n({len(leaks) - _MAX_GRAPHS} more leaks not drawn)\n")

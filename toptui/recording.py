@@ -1,0 +1,351 @@
+"""Recordings: every snapshot appended to a CSV file, and read back per process or per tick.
+
+One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent`` (epoch
+seconds, bytes, percent), under a single header line. The file is only ever appended to, and each
+tick's rows go out in one ``os.write`` of complete lines, so an interrupted toptui leaves whole
+ticks behind; a reader drops an incomplete last line (a crash or a full disk mid-write) rather than
+failing. See docs/recording.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import io
+import math
+import os
+import stat
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from toptui.model import Snapshot
+
+HEADER = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
+HEADER_LINE = ",".join(HEADER)
+_MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
+_MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
+_ENCODING = "utf-8"
+_ERRORS = "surrogateescape"  # names are bytes from the kernel: keep them byte-exact both ways
+
+
+class RecordingError(OSError):
+    """A recording cannot be opened or written; ``str()`` is one line that names the file."""
+
+    def __init__(self, path: str, message: str, code: int | None = None) -> None:
+        super().__init__(code, message)
+        self.filename = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class RecordingFormatError(ValueError):
+    """A recording (or other input) holds something unreadable at ``line``."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+class Row(NamedTuple):
+    """One process in one tick, as recorded."""
+
+    time: float
+    pid: int
+    create_time: float
+    name: str
+    rss: int
+    vms: int
+    shared: int
+    cpu_percent: float
+
+
+def _describe(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such directory"
+    if exc.errno == errno.EISDIR:
+        return "it is a directory"
+    return (exc.strerror or str(exc)).lower()
+
+
+class Recorder:
+    """Appends every snapshot to ``path``; never truncates what is already there.
+
+    The only bytes ever removed are a crash's incomplete last line (or an incomplete header), so
+    the next tick does not run on from it.
+
+    Opening fails with :class:`RecordingError` (one line naming the file) when the file cannot be
+    created or appended to, or when it exists and is not a toptui recording. ``record`` raises an
+    OSError (a :class:`RecordingError`) when a write fails, e.g. the disk is full; the recorder
+    then closes itself and the bytes of that tick are taken back where the file allows it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise RecordingError(
+                self.path, f"cannot record to {self.path}: {_describe(exc)}", exc.errno
+            ) from None
+        self._fd: int | None = fd
+        try:
+            self._need_header = self._prepare(fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def _prepare(self, fd: int) -> bool:
+        """Whether a header is needed; refuse foreign files, drop a crash's partial last line."""
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return True  # new, empty, or a pipe/device: nothing to keep or check
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(len(HEADER_LINE) + 2)
+                f.seek(-1, os.SEEK_END)
+                last = f.read(1)
+                end = f.tell()
+                if last != b"\n":
+                    # A tick cut short (kill -9, power loss): append after its last whole line.
+                    f.seek(max(0, end - 65536))
+                    tail = f.read()
+                    cut = tail.rfind(b"\n")
+                    keep = end - len(tail) + cut + 1 if cut >= 0 else None
+                else:
+                    keep = None
+        except OSError as exc:
+            raise RecordingError(
+                self.path, f"cannot read {self.path}: {_describe(exc)}", exc.errno
+            ) from None
+        header = HEADER_LINE.encode()
+        if keep is None and header.startswith(head) and len(head) < len(header) + 1:
+            os.ftruncate(fd, 0)  # only part of our own header made it to disk: start afresh
+            return True
+        if not (head.startswith(header + b"\n") or head.startswith(header + b"\r\n")):
+            raise RecordingError(
+                self.path,
+                f"{self.path} exists and is not a toptui recording; not appending to it",
+                errno.EINVAL,
+            )
+        if keep is not None and keep > len(HEADER_LINE):
+            os.ftruncate(fd, keep)
+        return False
+
+    def record(self, snap: Snapshot) -> None:
+        """Append one row per process of ``snap`` as a single write of complete lines."""
+        fd = self._fd
+        if fd is None:
+            raise RecordingError(self.path, f"recording to {self.path} is closed", errno.EBADF)
+        buf = io.StringIO()
+        # CRLF (RFC 4180): with "\n" alone, csv would leave a bare "\r" in a name unquoted.
+        w = csv.writer(buf, lineterminator="\r\n")
+        if self._need_header:
+            w.writerow(HEADER)
+        t = f"{snap.t_wall:.3f}"
+        w.writerows(
+            (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr, f"{p.cpu_percent:.1f}")
+            for p in snap.procs
+        )
+        text = buf.getvalue()
+        if not text:
+            return
+        try:
+            data = text.encode(_ENCODING, _ERRORS)
+        except UnicodeEncodeError:  # a surrogate that no kernel byte produced: keep it visible
+            data = text.encode(_ENCODING, "backslashreplace")
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(fd, data[written:] if written else data)
+        except OSError as exc:
+            if written:
+                # Take back the partial tick so the file still ends with a whole line.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, os.fstat(fd).st_size - written)
+            self.close()
+            raise RecordingError(
+                self.path, f"cannot write to {self.path}: {_describe(exc)}", exc.errno
+            ) from None
+        self._need_header = False
+
+    def close(self) -> None:
+        """Release the file; safe to call twice."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class _Lines:
+    """Physical lines of a text file, noting whether the latest one lacked its line end.
+
+    Opened with ``newline=""``, a bare "\r" (quoted inside a name) also ends a physical line.
+    """
+
+    def __init__(self, f: Iterable[str]) -> None:
+        self._f = f
+        self.partial = False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._f:
+            self.partial = not line.endswith(("\n", "\r"))
+            yield line
+
+
+def _bad_field(row: list[str]) -> str:
+    """Which field of a row that failed to parse is wrong, for the error message."""
+    convs = (float, int, float, str, int, int, int, float)
+    for name, conv, text in zip(HEADER, convs, row, strict=True):
+        try:
+            conv(text)
+        except ValueError:
+            shown = text if len(text) <= 30 else text[:27] + "..."
+            return f"{name} is not a number: {shown!r}"
+    return "unreadable row"  # pragma: no cover - only called after a conversion failed
+
+
+_new_row = tuple.__new__  # Row(...) runs Python code per row; this is the same tuple, faster
+
+
+def _parse(row: list[str], path: str, line: int) -> Row:
+    if len(row) != 8:
+        raise RecordingFormatError(
+            path, line, f"expected {len(HEADER)} fields ({HEADER_LINE}), found {len(row)}"
+        )
+    t, pid, ct, name, rss, vms, shr, cpu = row
+    try:
+        tv, pv, cv = float(t), int(pid), float(ct)
+        rv, vv, sv, uv = int(rss), int(vms), int(shr), float(cpu)
+    except ValueError:
+        raise RecordingFormatError(path, line, _bad_field(row)) from None
+    if not (-_MAX_TIME < tv < _MAX_TIME and -_MAX_TIME < cv < _MAX_TIME):
+        raise RecordingFormatError(path, line, "time out of range (epoch seconds expected)")
+    if not (0 <= rv < _MAX_BYTES and 0 <= vv < _MAX_BYTES and 0 <= sv < _MAX_BYTES):
+        raise RecordingFormatError(path, line, "memory size out of range")
+    if not (0 <= pv < 2**32 and -1.0 < uv < 1e6):
+        raise RecordingFormatError(path, line, "pid or cpu_percent out of range")
+    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv))
+
+
+class RecordingReader:
+    """Streams the rows of one recording, validating each; one pass, bounded memory.
+
+    Raises :class:`RecordingFormatError` for a file that is not a recording or has a malformed row
+    (with its line number). An incomplete last line is skipped, and its line number is left in
+    ``truncated_line`` once the rows are exhausted, so callers may say so.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.truncated_line: int | None = None
+        self.rows_read = 0
+
+    def rows(self) -> Iterator[Row]:
+        path = self.path
+        with open(path, encoding=_ENCODING, errors=_ERRORS, newline="") as f:
+            lines = _Lines(f)
+            reader = csv.reader(lines, strict=True)
+            try:
+                first = next(reader, None)
+            except csv.Error as exc:
+                raise RecordingFormatError(path, 1, f"not a toptui recording ({exc})") from None
+            if first is None:
+                raise RecordingFormatError(path, 1, "empty file")
+            if [c.lstrip("\ufeff") for c in first] != list(HEADER):
+                if lines.partial and HEADER_LINE.startswith(",".join(first)):
+                    self.truncated_line = 1  # cut off inside the header itself
+                    return
+                raise RecordingFormatError(
+                    path, 1, f"not a toptui recording (the first line is not {HEADER_LINE})"
+                )
+            held: tuple[list[str], int] | None = None
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    if lines.partial:  # EOF inside a quoted name: the cut-off last line
+                        if held is not None:
+                            yield self._emit(*held)
+                            held = None
+                        self.truncated_line = reader.line_num
+                        break
+                    raise RecordingFormatError(path, reader.line_num, str(exc)) from None
+                if held is not None:
+                    yield self._emit(*held)
+                if not row or row[0] == "time":  # blank line, or the header of appended files
+                    held = None
+                    continue
+                held = (row, reader.line_num)
+            if held is not None:
+                if lines.partial:
+                    self.truncated_line = held[1]
+                else:
+                    yield self._emit(*held)
+
+    def _emit(self, row: list[str], line: int) -> Row:
+        self.rows_read += 1
+        return _parse(row, self.path, line)
+
+    def ticks(self) -> Iterator[tuple[float, list[Row]]]:
+        """Rows grouped by their ``time`` column, in file order: one group per recorded tick."""
+        group: list[Row] = []
+        t = math.nan
+        for r in self.rows():
+            if r.time != t and group:
+                yield t, group
+                group = []
+            t = r.time
+            group.append(r)
+        if group:
+            yield t, group
+
+
+@dataclass(slots=True)
+class RecordedSeries:
+    """One process identity's samples from a recording, oldest first (compact arrays)."""
+
+    pid: int
+    create_time: float
+    name: str
+    t: array = field(default_factory=lambda: array("d"))
+    rss: array = field(default_factory=lambda: array("q"))
+    vms: array = field(default_factory=lambda: array("q"))
+    shared: array = field(default_factory=lambda: array("q"))
+    cpu_percent: array = field(default_factory=lambda: array("d"))
+
+
+def read_series(reader: RecordingReader | str | os.PathLike[str]) -> list[RecordedSeries]:
+    """Every process identity (pid + create_time) in a recording, in order of first appearance.
+
+    Arrays rather than lists: an hour of 2000 processes is ~7M rows, ~40 bytes each this way.
+    """
+    if not isinstance(reader, RecordingReader):
+        reader = RecordingReader(reader)
+    by_key: dict[tuple[int, float], RecordedSeries] = {}
+    for r in reader.rows():
+        s = by_key.get((r.pid, r.create_time))
+        if s is None:
+            s = by_key[(r.pid, r.create_time)] = RecordedSeries(r.pid, r.create_time, r.name)
+        s.name = r.name  # an exec renames a process: the latest name is the one people know
+        s.t.append(r.time)
+        s.rss.append(r.rss)
+        s.vms.append(r.vms)
+        s.shared.append(r.shared)
+        s.cpu_percent.append(r.cpu_percent)
+    return list(by_key.values())
