@@ -36,13 +36,14 @@ class BatchOptions:
 
 
 def growth_json(v: GrowthVerdict | None, samples: int) -> dict:
+    """``samples`` is the history held now; rate and window are those of the latest judgement."""
     if v is None:
         return {"verdict": "collecting", "rate_bytes_per_s": 0.0, "samples": samples,
                 "window_s": 0.0}  # fmt: skip
     return {
         "verdict": v.verdict,
         "rate_bytes_per_s": round(float(v.rate_bytes_per_s), 3),
-        "samples": int(v.samples),
+        "samples": samples,
         "window_s": round(float(v.window_s), 3),
     }
 

@@ -1,80 +1,158 @@
-"""Memory-growth (leak) detector: v2 exploration."""
+"""Memory-growth (leak) detector: is the *floor* of a process's resident memory rising steadily?
 
-import heapq
+A process that is merely large, a cache that warmed up and levelled off, a GC sawtooth whose
+post-collection floor is flat, a one-off allocation, load bursts, slow oscillation, shrinking and
+an idle process creeping a page at a time are not leaks. Steady growth of the memory that is never
+given back is. The detector works on that floor, in seconds and bytes (never sample counts):
+
+1. Memory that never moved by the least growth that counts is "no_leak" at once (cheap exit).
+2. Time blocks (window/20, at least 2 s and two sampling intervals) -> the floor of each block is
+   a low quantile of its samples, robust to GC peaks, bursts, spikes and single-sample dips.
+   Gaps (the machine slept, the monitor stopped) are squeezed out of the time axis first.
+3. GC sawtooth: sudden drops back to the cycle's floor that are neither spikes nor dips mark
+   collections; every block then takes the lowest point of the collection cycles it touches, so
+   the ramp inside a cycle never counts as floor.
+4. Two least-squares models of the floor: *continuing* (flat, then a ramp up to the last sample;
+   its knee is the onset) and *stopped* (flat, ramp, flat again).
+5. A leak needs all of: growth >= max(1 MiB, 1% of the base) and >= 1 KiB/s (with some slack for
+   noise), growth well beyond the GC swing, a monotone trend after the onset (Mann-Kendall), the
+   floor at a new high, and no flat tail that the stopped model explains much better.
+
+``judge`` is pure (standard library, no clock), O(n) over the samples plus O(blocks^2) statistics
+on at most ~20 block floors, and never raises. docs/detector.md has the measured scores.
+"""
+
 import math
 import operator
 import statistics
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
-from typing import Any, Literal
+from itertools import accumulate, compress, pairwise, repeat
+from typing import Literal
 
 Verdict = Literal["leak", "no_leak", "collecting"]
 
 KIB = 1024.0
-MIB = 1024.0 * 1024.0
+MIB = 1024.0 * KIB
+GIB = 1024.0 * MIB
 
+#: Least history (seconds) before any verdict other than "collecting".
 MIN_WINDOW_S: float = 45.0
+
+# What counts as a leak (the label rule): at least max(1 MiB, 1% of the base) and 1 KiB/s.
 MIN_GROWTH_BYTES = 1.0 * MIB
 MIN_GROWTH_FRAC = 0.01
 MIN_RATE = 1.0 * KIB
-GATE_SLACK = 0.5
+# Measured growth may fall short of the truth (floor noise); accept 60% of the minimum. An idle
+# process creeping a page at a time stays far below even that.
+GATE_SLACK = 0.6
+
+# Blocks: about 20 per window, each at least 2 s and two sampling intervals; need 6 to judge.
 N_BLOCKS = 20
-MIN_BLOCKS = 6
 MIN_BLOCK_S = 2.0
-QUANT = 0.1
+MIN_BLOCKS = 6
+# Floor of a block: this quantile of its samples (the minimum for blocks under 10 samples).
+FLOOR_QUANTILE = 0.1
+
+# Gaps longer than this (and than 5 typical intervals) are taken out: a gap is not growth.
 GAP_MIN_S = 30.0
 GAP_FACTOR = 5.0
-DROP_FRAC = 0.0
+
+# GC collections: a drop 6x the typical movement, back to the floor of the cycle it ends, that is
+# not the end of a spike (risen within 3 s before) nor a dip (recovered within 3 s after); cycles
+# over 1.5x the median cycle are ignored.
 DROP_K = 6.0
-SPIKE_LOOK = 3
+SPIKE_S = 3.0
 SPIKE_FRAC = 0.5
-SAW_FRAC = 0.25
+CYCLE_MULT = 1.5
+# With GC swings, the floor must rise by at least this share of a swing.
+SWING_FRAC = 0.25
+
+# Trend after the onset: one-sided Mann-Kendall z (about p < 0.01).
 Z_MIN = 2.3
+# The floor must end above every floor before the onset by 30% of its rise (a new high).
+NEW_HIGH_FRAC = 0.3
+# Stopped: a flat tail at least 20% of the window (shorter for a quick step: as long as the step
+# took, and at least 30 s), rising less than 30% of what continued growth would have added, and
+# fitting much better than continued growth (drop in squared error >= 9 robust variances).
 TAIL_FRAC = 0.2
+STEP_MULT = 1.0
+STEP_MIN_S = 30.0
+TAIL_RISE = 0.3
 STOP_K = 9.0
-STAIR_MULT = 1.0
-STAIR_SIG = 3.0
-PRE_DROP = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class GrowthVerdict:
+    """The detector's answer for one process, with the numbers and words behind it."""
+
     verdict: Verdict
-    rate_bytes_per_s: float
-    growth_bytes: float
-    window_s: float
-    samples: int
-    confidence: float
-    onset_s: float | None
-    need_s: float
-    reasons: tuple[str, ...]
+    rate_bytes_per_s: float  # robust growth rate of the memory floor (0.0 when not growing)
+    growth_bytes: float  # floor growth over the judged window (may be negative)
+    window_s: float  # time span judged (last t - first t)
+    samples: int  # number of samples judged
+    confidence: float  # 0..1
+    onset_s: float | None  # onset of growth, seconds from the first sample; None if no leak
+    need_s: float  # when collecting: seconds of further history still needed; else 0.0
+    reasons: tuple[str, ...]  # plain words and numbers
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _size(b: float) -> str:
+    a = abs(b)
+    sign = "-" if b < 0 else ""
+    if a >= GIB:
+        return f"{sign}{a / GIB:.2f} GiB"
+    if a >= MIB:
+        return f"{sign}{a / MIB:.1f} MiB"
+    return f"{sign}{a / KIB:.0f} KiB"
+
+
+def _rate(bps: float) -> str:
+    return f"{'+' if bps >= 0 else ''}{_size(bps)}/s"
+
+
+def _dur(s: float) -> str:
+    s = max(0.0, s)
+    if s < 10:
+        return f"{s:.1f}s".replace(".0s", "s")
+    if s < 60:
+        return f"{s:.0f}s"
+    if s < 3600:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+def _phi(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+# ----------------------------------------------------------------------------- preparation
 
 
 def _clean(times: Sequence[float], rss: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Float lists with strictly increasing finite times and finite sizes (fast path if clean)."""
     t = list(times)
     x = list(rss)
     if len(t) != len(x):
         k = min(len(t), len(x))
         t, x = t[:k], x[:k]
     try:
-        ok = (
-            all(map(math.isfinite, t))
-            and all(map(math.isfinite, x))
-            and all(map(operator.lt, t, t[1:]))
-        )
-    except (TypeError, ValueError):
-        ok = False
-    if ok:
-        return [float(v) for v in t], [float(v) for v in x]
+        # a non-finite value makes the sum non-finite; sum() is far cheaper than a check per item
+        if math.isfinite(sum(t)) and math.isfinite(sum(x)) and all(map(operator.lt, t, t[1:])):
+            return t, x
+    except (TypeError, ValueError, OverflowError):
+        pass
     tt: list[float] = []
     xx: list[float] = []
     last = -math.inf
     for a, b in zip(t, x, strict=True):
         try:
             fa, fb = float(a), float(b)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             continue
         if math.isfinite(fa) and math.isfinite(fb) and fa > last:
             tt.append(fa)
@@ -83,236 +161,342 @@ def _clean(times: Sequence[float], rss: Sequence[float]) -> tuple[list[float], l
     return tt, xx
 
 
-def _observed_time(t: list[float]) -> list[float]:
-    """Time since the first sample with long gaps squeezed to one typical interval."""
-    t0 = t[0]
+def _low(values: list[float]) -> float:
+    """The block floor statistic: a low quantile, the minimum below 10 values."""
+    k = int(FLOOR_QUANTILE * len(values))
+    return sorted(values)[k] if k else min(values)
+
+
+def _squeeze_gaps(t: list[float]) -> tuple[list[float], float]:
+    """(times, origin) with every long gap cut to one typical interval: a gap is not growth.
+
+    The sleep does not count as time over which the floor could have risen, and a level change
+    across it is judged like any one-off step. Without gaps the input list is returned (no copy).
+    """
+    if max(map(operator.sub, t[1:], t[:-1])) <= GAP_MIN_S:
+        return t, t[0]
     dts = list(map(operator.sub, t[1:], t[:-1]))
-    if not dts or max(dts) <= GAP_MIN_S:
-        return [v - t0 for v in t]
     typ = statistics.median(dts)
     thr = max(GAP_MIN_S, GAP_FACTOR * typ)
-    return [0.0, *accumulate(d if d <= thr else typ for d in dts)]
+    return [0.0, *accumulate(d if d <= thr else typ for d in dts)], 0.0
 
 
-def _mk_z(ys: Sequence[float]) -> float:
-    n = len(ys)
-    if n < 3:
-        return 0.0
-    s = 0
-    for i in range(n - 1):
-        yi = ys[i]
-        for j in range(i + 1, n):
-            d = ys[j] - yi
-            s += (d > 0) - (d < 0)
-    var = n * (n - 1) * (2 * n + 5) / 18.0
-    if s > 0:
-        return (s - 1) / math.sqrt(var)
-    if s < 0:
-        return (s + 1) / math.sqrt(var)
-    return 0.0
+def _block_floors(
+    u: list[float], origin: float, x: list[float], nb: int, width: float
+) -> tuple[list[float], list[float], list[int]]:
+    """Per time block: centre (seconds from origin), floor (low quantile), first sample index."""
+    taus: list[float] = []
+    floors: list[float] = []
+    starts: list[int] = []
+    n = len(x)
+    start = 0
+    for k in range(1, nb + 1):
+        end = bisect_left(u, origin + k * width, start) if k < nb else n
+        c = end - start
+        if c > 0:
+            floors.append(_low(x[start:end]))
+            taus.append((k - 0.5) * width)
+            starts.append(start)
+        start = end
+    return taus, floors, starts
 
 
-def _fit3(
-    ts: list[float], ys: list[float], j_fixed: int | None = None
-) -> tuple[float, int, int, float, float]:
-    """Least-squares flat-ramp-flat fit; returns (sse, i, j, c0, delta)."""
+def _gc_floors(
+    u: list[float], x: list[float], floors: list[float], starts: list[int], typ_dt: float
+) -> tuple[list[float], float, int]:
+    """Block floors lowered to the trough of every GC cycle they touch; (floors, swing, drops).
+
+    Why: with collections rarer than blocks, a block inside a cycle holds only ramp, and its
+    minimum says nothing about what is retained. The trough after each collection does.
+    """
+    n = len(x)
+    diffs = list(map(operator.sub, x[1:], x[:-1]))
+    if not diffs:
+        return floors, 0.0, 0
+    obs = u[-1] - u[0]
+    # typical movement per sample or per second, whichever is larger (so that repeated samples
+    # at a fast rate do not make ordinary noise look like collections)
+    thr = DROP_K * sum(map(abs, diffs)) / max(1.0, min(len(diffs), obs))
+    if min(diffs) >= -thr:
+        return floors, 0.0, 0
+    look = max(1, round(SPIKE_S / typ_dt))
+    cuts: list[int] = []
+    swings: list[float] = []
+    for i in compress(range(len(diffs)), map(operator.lt, diffs, repeat(-thr))):
+        d = -diffs[i]
+        risen = x[i] - min(x[max(0, i - look) : i + 1])  # a spike rises just before
+        rebound = max(x[i + 1 : i + 2 + look]) - x[i + 1]  # a dip recovers just after
+        if risen < SPIKE_FRAC * d and rebound < SPIKE_FRAC * d:
+            # a collection returns to the floor of the cycle it ends; the end of a long spike on
+            # a growing series only returns to the current level, far above that floor
+            if x[i + 1] - min(x[cuts[-1] if cuts else 0 : i + 1]) >= SPIKE_FRAC * d:
+                continue
+            cuts.append(i + 1)
+            swings.append(d)
+    if len(cuts) < 2:
+        return floors, 0.0, len(cuts)
+    bounds = [0, *cuts, n]
+    lens = [u[b - 1] - u[a] for a, b in pairwise(bounds)]
+    longest = CYCLE_MULT * statistics.median(lens[1:-1])
+    troughs = [
+        min(x[a:b]) if ln <= longest else math.inf
+        for (a, b), ln in zip(pairwise(bounds), lens, strict=True)
+    ]
+    # before the first collection we see only part of a ramp: its floor is at most the next trough
+    troughs[0] = min(troughs[0], troughs[1])
+    out: list[float] = []
+    ends = [*starts[1:], n]
+    c = 0
+    for f, a, b in zip(floors, starts, ends, strict=True):
+        while c + 1 < len(troughs) and bounds[c + 1] <= a:
+            c += 1
+        j = c
+        while j < len(troughs) and bounds[j] < b:
+            f = min(f, troughs[j])
+            j += 1
+        out.append(f)
+    return out, statistics.median(swings), len(cuts)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+Fit = tuple[float, int, int, float, float]  # (sse, ramp start i, ramp end j, level, rise)
+
+
+def _fit_ramps(ts: list[float], ys: list[float]) -> tuple[Fit, Fit]:
+    """Least-squares flat-ramp-flat fits of ys(ts): (best overall, best ending in a ramp).
+
+    The ramp runs from ts[i] to ts[j]; the second fit has j = last (growth continuing to the
+    end). One O(m^2) pass with prefix sums.
+    """
     m = len(ys)
-    p1t = [0.0, *accumulate(ts)]
-    p1tt = [0.0, *accumulate(v * v for v in ts)]
-    p1y = [0.0, *accumulate(ys)]
-    p1ty = [0.0, *accumulate(map(operator.mul, ts, ys))]
-    sy = p1y[m]
+    p_t = [0.0, *accumulate(ts)]
+    p_tt = [0.0, *accumulate(v * v for v in ts)]
+    p_y = [0.0, *accumulate(ys)]
+    p_ty = [0.0, *accumulate(map(operator.mul, ts, ys))]
+    sy = p_y[m]
     syy = math.fsum(y * y for y in ys)
-    best = (math.inf, 0, m - 1, 0.0, 0.0)
-    js = range(1, m) if j_fixed is None else (j_fixed,)
-    for j in js:
+    best: Fit = (math.inf, 0, m - 1, 0.0, 0.0)
+    cont: Fit = best
+    for j in range(1, m):
         tj = ts[j]
-        tail_n = m - j
-        tail_y = sy - p1y[j]
+        n_after = m - j
+        y_after = sy - p_y[j]
+        row: Fit = (math.inf, 0, j, 0.0, 0.0)
         for i in range(j):
             ti = ts[i]
             span = tj - ti
             n_in = j - i - 1
-            st = p1t[j] - p1t[i + 1]
-            stt = p1tt[j] - p1tt[i + 1]
-            sy_in = p1y[j] - p1y[i + 1]
-            sty = p1ty[j] - p1ty[i + 1]
-            sg = (st - n_in * ti) / span + tail_n
-            sgg = (stt - 2 * ti * st + n_in * ti * ti) / (span * span) + tail_n
-            sgy = (sty - ti * sy_in) / span + tail_y
+            st = p_t[j] - p_t[i + 1]
+            stt = p_tt[j] - p_tt[i + 1]
+            sy_in = p_y[j] - p_y[i + 1]
+            sty = p_ty[j] - p_ty[i + 1]
+            sg = (st - n_in * ti) / span + n_after
+            sgg = (stt - 2 * ti * st + n_in * ti * ti) / (span * span) + n_after
+            sgy = (sty - ti * sy_in) / span + y_after
             det = m * sgg - sg * sg
             if det <= 1e-12:
                 continue
-            d = (m * sgy - sg * sy) / det
-            c0 = (sy - d * sg) / m
-            sse = syy - c0 * sy - d * sgy
-            if sse < best[0]:
-                best = (sse, i, j, c0, d)
-    return best
+            rise = (m * sgy - sg * sy) / det
+            level = (sy - rise * sg) / m
+            sse = syy - level * sy - rise * sgy
+            if sse < row[0]:
+                row = (sse, i, j, level, rise)
+        if row[0] < best[0]:
+            best = row
+        if j == m - 1:
+            cont = row
+    return best, cont
 
 
-def _collecting(span: float, n: int, need: float, why: str) -> GrowthVerdict:
-    return GrowthVerdict("collecting", 0.0, 0.0, span, n, 0.0, None, max(0.0, need), (why,))
+def _theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Median of pairwise slopes: a line fit that a few outliers cannot move."""
+    n = len(xs)
+    slopes = [
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(n)
+        for j in range(i + 1, n)
+        if xs[j] > xs[i]
+    ]
+    return statistics.median(slopes) if slopes else 0.0
 
 
-def _analyze(t: list[float], x: list[float]) -> dict[str, Any]:
-    """All intermediate quantities (kept separate so they can be inspected)."""
-    n = len(t)
-    r: dict[str, Any] = {"n": n, "span": t[-1] - t[0] if n else 0.0}
-    if n < 2:
-        r["collect"] = (MIN_WINDOW_S, "no history yet")
-        return r
-    u = _observed_time(t)
-    obs = u[-1]
-    r["obs"] = obs
-    if obs < MIN_WINDOW_S:
-        r["collect"] = (MIN_WINDOW_S - obs, f"{obs:.0f}s of history")
-        return r
-    lo, hi = min(x), max(x)
-    typ_dt = obs / (n - 1)
-    B = max(MIN_BLOCK_S, obs / N_BLOCKS, 2.0 * typ_dt)
-    nb = max(1, int(obs / B))
-    B = obs / nb
-    floors: list[float] = []
-    taus: list[float] = []
-    start = 0
-    for k in range(1, nb + 1):
-        end = bisect_left(u, k * B, start) if k < nb else n
-        c = end - start
-        if c > 0:
-            kq = int(QUANT * c) + 1
-            floors.append(heapq.nsmallest(kq, x[start:end])[-1] if kq > 1 else min(x[start:end]))
-            taus.append((k - 0.5) * B)
-        start = end
-    m = len(floors)
-    r.update(u=u, B=B, taus=taus, raw_floors=floors)
-    if m < MIN_BLOCKS:
-        r["collect"] = (MIN_BLOCKS * B - obs, "too few blocks")
-        return r
-    q = max(2, round(m * 0.15))
-    base = statistics.median(floors[:q])
-    gate = max(MIN_GROWTH_BYTES, MIN_GROWTH_FRAC * base)
-    r.update(base=base, gate=gate)
-    if hi - lo < GATE_SLACK * gate:
-        r["exit"] = "range below magnitude minimum"
-        return r
-    # GC-aware floors: a block's floor is the lowest point of every drop-to-drop cycle
-    # it touches, so the ramp inside a GC cycle never counts as floor.
-    diffs = list(map(operator.sub, x[1:], x[:-1]))
-    thr = max(DROP_FRAC * (hi - lo), DROP_K * math.fsum(map(abs, diffs)) / len(diffs))
-    ev = []
-    amps = []
-    for i, d in enumerate(diffs):
-        if (
-            d < -thr
-            and x[i] - min(x[max(0, i - SPIKE_LOOK) : i + 1]) < -SPIKE_FRAC * d
-            and max(x[i + 1 : i + 2 + SPIKE_LOOK]) - x[i + 1] < -SPIKE_FRAC * d
-        ):
-            ev.append(i + 1)
-            amps.append(-d)
-    h = len(ev)
-    amp = statistics.median(amps) if len(amps) >= 2 else 0.0
-    if ev:
-        bounds = [0, *ev, n]
-        cmins = [min(x[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        # sample index where each block starts
-        bstart = [bisect_left(u, (tk / B - 0.5) * B) for tk in taus]
-        bend = [*bstart[1:], n]
-        fl = floors
-        floors = []
-        ci = 0
-        for k in range(m):
-            while ci + 1 < len(cmins) and bounds[ci + 1] <= bstart[k]:
-                ci += 1
-            cj = ci
-            v = fl[k]
-            while cj < len(cmins) and bounds[cj] < bend[k]:
-                v = min(v, cmins[cj])
-                cj += 1
-            floors.append(v)
-    r.update(floors=floors, h=h, amp=amp)
-    ref = floors[0]
-    ys = [(f - ref) / gate for f in floors]
-    ts = [tk / obs for tk in taus]
-    best = _fit3(ts, ys)
-    cont = _fit3(ts, ys, m - 1)
-    r.update(ys=ys, ts=ts, best=best, cont=cont, ref=ref)
-    return r
+def _mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
+    """(z, share of later-above-earlier pairs): how monotone the floor is, without a model."""
+    n = len(ys)
+    if n < 3:
+        return 0.0, 0.0
+    s = 0
+    up = 0
+    for i in range(n - 1):
+        yi = ys[i]
+        for j in range(i + 1, n):
+            d = ys[j] - yi
+            if d > 0:
+                s += 1
+                up += 1
+            elif d < 0:
+                s -= 1
+    var = n * (n - 1) * (2 * n + 5) / 18.0
+    z = (s - 1) / math.sqrt(var) if s > 0 else (s + 1) / math.sqrt(var) if s < 0 else 0.0
+    return z, up / (n * (n - 1) / 2)
+
+
+# ----------------------------------------------------------------------------- the verdict
 
 
 def judge(
     times: Sequence[float], rss: Sequence[float], *, available_bytes: float | None = None
 ) -> GrowthVerdict:
-    t, x = _clean(times, rss)
-    r = _analyze(t, x)
-    n, span = r["n"], r["span"]
-    if "collect" in r:
-        need, why = r["collect"]
-        return _collecting(span, n, need, why)
-    if "exit" in r:
-        return GrowthVerdict("no_leak", 0.0, 0.0, span, n, 0.9, None, 0.0, (r["exit"],))
-    obs, B, gate, floors, taus = r["obs"], r["B"], r["gate"], r["floors"], r["taus"]
-    m = len(floors)
-    sse_b, ib, jb, c0b, db = r["best"]
-    sse_c, ic, jc, c0c, dc = r["cont"]
-    sig2 = max(sse_b / max(1, m - 4), 1e-12)
-    growth = dc * gate
-    onset_t = taus[ic]
-    rate = growth / max(obs - onset_t, B)
-    reasons = [
-        f"rate {rate / KIB:.1f} KiB/s",
-        f"growth {growth / MIB:.2f} MiB",
-        f"onset {onset_t:.0f}s",
-        f"stop {taus[jb]:.0f}s/{obs:.0f}s",
-        f"dsse {(sse_c - sse_b) / sig2:.1f}",
-        f"h {r['h']}",
-    ]
+    """Judge one process: ``times`` in seconds (any origin, increasing), ``rss`` in bytes.
 
-    def no(conf: float, why: str) -> GrowthVerdict:
+    Never raises: unusable input gives "collecting" or a "no_leak" with the reason.
+    """
+    try:
+        return _judge(times, rss, available_bytes)
+    except (ArithmeticError, ValueError, TypeError, IndexError) as exc:  # pragma: no cover
         return GrowthVerdict(
-            "no_leak", max(0.0, rate), growth, span, n, conf, None, 0.0, (why, *reasons)
+            "no_leak", 0.0, 0.0, 0.0, 0, 0.0, None, 0.0, (f"could not judge: {exc!r}",)
         )
 
-    if growth < GATE_SLACK * gate or rate < GATE_SLACK * MIN_RATE:
-        return no(0.7, "small")
-    if growth < SAW_FRAC * r["amp"]:
-        return no(0.7, "small vs GC swing")
+
+def _judge(
+    times: Sequence[float], rss: Sequence[float], available_bytes: float | None
+) -> GrowthVerdict:
+    t, x = _clean(times, rss)
+    n = len(t)
+    span = float(t[-1] - t[0]) if n else 0.0
+
+    def collecting(need: float, why: str) -> GrowthVerdict:
+        return GrowthVerdict("collecting", 0.0, 0.0, span, n, 0.0, None, max(1.0, need), (why,))
+
+    if n < 3 or span < MIN_WINDOW_S:
+        more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
+        need = max(MIN_WINDOW_S - span, more_samples)
+        return collecting(need, f"{n} samples over {_dur(span)} so far")
+
+    # Cheap exit (most processes): memory that never moved by the least growth that counts
+    # cannot be leaking, whatever the shape.
+    lo, hi = min(x), max(x)
+    least_growth = max(MIN_GROWTH_BYTES, MIN_GROWTH_FRAC * lo)
+    if hi - lo < GATE_SLACK * least_growth:
+        return GrowthVerdict(
+            "no_leak", 0.0, float(x[-1] - x[0]), span, n, 0.95, None, 0.0,
+            (f"memory moved only {_size(hi - lo)} in {_dur(span)}",
+             f"least growth that counts: {_size(least_growth)}"),
+        )  # fmt: skip
+
+    u, origin = _squeeze_gaps(t)
+    obs = u[-1] - origin
+    typ_dt = obs / (n - 1)
+    least = max(MIN_WINDOW_S, MIN_BLOCKS * max(MIN_BLOCK_S, 2.0 * typ_dt))
+    if obs < least:
+        return collecting(least - obs, f"{_dur(obs)} of history, need {_dur(least)}")
+
+    width = max(MIN_BLOCK_S, obs / N_BLOCKS, 2.0 * typ_dt)
+    nb = max(1, int(obs / width))
+    width = obs / nb
+    taus, floors, starts = _block_floors(u, origin, x, nb, width)
+    floors, swing, drops = _gc_floors(u, x, floors, starts, typ_dt)
+    m = len(floors)
+    if m < MIN_BLOCKS:  # only with very irregular sampling
+        return collecting(MIN_BLOCKS * width - obs, f"only {m} time blocks with samples")
+
+    q = max(2, round(m * 0.15))
+    base = statistics.median(floors[:q])
+    gate = max(MIN_GROWTH_BYTES, MIN_GROWTH_FRAC * base)
+    ref = floors[0]
+    ys = [(f - ref) / gate for f in floors]  # in units of the least growth that counts
+    ts = [v / obs for v in taus]
+    (sse_b, ib, jb, level_b, rise_b), (sse_c, ic, _, level_c, rise_c) = _fit_ramps(ts, ys)
+
+    # the ramp is fitted between block centres: extend it to the window's edges
+    onset_obs = taus[ic] if ic > 0 else 0.0
+    grew_for = obs - onset_obs
+    growth = rise_c * gate * grew_for / max(width, taus[-1] - taus[ic])
+    post_t, post_f = taus[ic:], floors[ic:]
+    slope = _theil_sen(post_t, post_f) if len(post_f) >= 2 else 0.0
+    rate = max(0.0, slope)
+    risen = f"floor rose {_size(growth)} in {_dur(grew_for)} ({_rate(slope)})"
+    sawtooth = f"GC sawtooth: {drops} collections, floor taken after each" if swing else ""
+
+    def no(conf: float, *why: str, r: float = rate) -> GrowthVerdict:
+        words = tuple(w for w in (*why, sawtooth) if w)
+        return GrowthVerdict("no_leak", r, growth, span, n, conf, None, 0.0, words)
+
+    if growth <= 0 or slope <= 0:
+        return no(0.9, f"floor not rising: {_size(growth)} in {_dur(span)} ({_rate(slope)})", r=0.0)
+    if growth < GATE_SLACK * gate:
+        return no(
+            min(0.95, 1.0 - 0.5 * growth / gate), risen, f"least growth that counts: {_size(gate)}"
+        )
+    if rate < GATE_SLACK * MIN_RATE:
+        return no(0.8, risen, f"slower than the least rate that counts ({_rate(MIN_RATE)})")
+    if growth < SWING_FRAC * swing:
+        return no(0.8, risen, f"small against GC swings of {_size(swing)}")
+
+    # Stopped: growth that ended a while ago and stayed flat is a warm-up or a one-off step.
     tail = obs - taus[jb]
-    if tail >= TAIL_FRAC * obs and db > 0 and (sse_c - sse_b) >= STOP_K * sig2:
-        # stairs exception: a flat stretch inside the growth phase as long as the tail
-        ys = r["ys"]
-        dd = [abs(b - a) for a, b in zip(ys[1:], ys[:-1], strict=False)]
-        sd = 1.4826 * statistics.median(dd) / math.sqrt(2) if dd else 0.0
-        delta = max(STAIR_SIG * sd, 0.05 * db)
-        last_rec = taus[ib]
-        run_max = ys[ib]
-        longest = 0.0
-        for k in range(ib + 1, jb + 1):
-            if ys[k] > run_max + delta:
-                longest = max(longest, taus[k] - last_rec)
-                last_rec = taus[k]
-                run_max = ys[k]
-            else:
-                run_max = max(run_max, ys[k]) if False else run_max
-        if tail > STAIR_MULT * longest:
-            return no(0.6, "stopped")
+    ramp_s = max(taus[jb] - taus[ib], width)
+    need_tail = min(TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, 2.0 * width))
+    if tail >= need_tail and rise_b > 0:
+        ti, tj = ts[ib], ts[jb]
+        resid = [
+            y - level_b - rise_b * min(1.0, max(0.0, (tk - ti) / (tj - ti)))
+            for y, tk in zip(ys, ts, strict=True)
+        ]
+        sigma = 1.4826 * statistics.median(map(abs, resid))
+        tail_rise = _theil_sen(taus[jb:], ys[jb:]) * tail if m - jb >= 2 else 0.0
+        expected = rise_b * tail / ramp_s
+        if tail_rise < TAIL_RISE * expected and sse_c - sse_b >= STOP_K * max(sigma**2, 1e-12):
+            return no(
+                0.8,
+                f"growth stopped {_dur(tail)} ago: flat for {tail / obs:.0%} of the window",
+                f"rose {_size(rise_b * gate)} before that",
+                r=0.0,
+            )
+
     seg = floors[max(0, ic - 1) :]
-    z = _mk_z(seg) if len(seg) >= 4 else 0.0
-    reasons.append(f"z {z:.2f}")
+    z, up = _mann_kendall(seg) if len(seg) >= 4 else (0.0, 0.0)
+    steady = f"later floors above earlier ones in {up:.0%} of pairs (trend z {z:.1f})"
     if z < Z_MIN:
-        return no(0.6, "weak trend")
-    pre = floors[: ic + 1]
-    final = (c0c + dc) * gate + r["ref"]
-    if ic > 0 and final <= max(pre):
-        return no(0.6, "no new high")
-    return GrowthVerdict("leak", rate, growth, span, n, 0.8, onset_t, 0.0, tuple(reasons))
+        return no(min(0.9, 0.5 + 0.4 * (Z_MIN - z) / Z_MIN), risen, f"no steady trend: {steady}")
+
+    final = (level_c + rise_c) * gate + ref
+    if ic > 0:
+        pre_hi, pre_lo = max(floors[: ic + 1]), min(floors[: ic + 1])
+        if final - pre_hi <= NEW_HIGH_FRAC * (final - pre_lo):
+            return no(0.7, risen, f"floor only back near its earlier high of {_size(pre_hi)}")
+
+    reasons = [risen, steady]
+    onset_s = 0.0
+    if ic > 0:
+        k = min(n - 1, bisect_left(u, origin + onset_obs))
+        onset_s = float(t[k] - t[0])
+        reasons.append(f"growth began {_dur(onset_s)} after the first sample")
+    reasons.append(f"still rising at the end: the floor is at a new high ({_size(final)})")
+    if sawtooth:
+        reasons.append(sawtooth)
+    if available_bytes is not None and available_bytes > 0 and rate > 0:
+        reasons.append(f"{_size(available_bytes)} available lasts {_dur(available_bytes / rate)}")
+    confidence = _phi(z) * min(1.0, 0.5 + growth / (4.0 * gate))
+    return GrowthVerdict(
+        "leak", rate, growth, span, n, round(confidence, 3), onset_s, 0.0, tuple(reasons)
+    )
 
 
 def exhaustion_seconds(verdict: GrowthVerdict, available_bytes: float) -> float | None:
-    if verdict.verdict != "leak" or verdict.rate_bytes_per_s <= 0:
+    """Seconds until ``available_bytes`` are used up at the leak's rate; None unless a leak."""
+    try:
+        if verdict.verdict != "leak" or not verdict.rate_bytes_per_s > 0:
+            return None
+        secs = max(0.0, float(available_bytes)) / verdict.rate_bytes_per_s
+    except (TypeError, ValueError, ArithmeticError):
         return None
-    return max(0.0, available_bytes) / verdict.rate_bytes_per_s
+    return secs if math.isfinite(secs) else None
 
 
 def eval_verdict(t: Sequence[float], rss: Sequence[float]) -> str:
+    """Adapter for the trace scorer: "leak" or "no_leak" ("collecting" counts as "no_leak")."""
     return "leak" if judge(t, rss).verdict == "leak" else "no_leak"
