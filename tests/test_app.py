@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+from dataclasses import replace
 
 import pytest
 from children import MemoryChild
@@ -131,7 +132,8 @@ class SteppedSampler(Sampler):
 
     def sample(self):
         self.child.grow(1)
-        snap = super().sample()
+        # The wall clock follows the simulated one too, so a recording of it has 1 s ticks.
+        snap = replace(super().sample(), t_wall=1_700_000_000 + self.fake_clock.t)
         self.fake_clock.t += 1.0
         return snap
 

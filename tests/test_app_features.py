@@ -188,3 +188,51 @@ async def test_save_settings_and_read_them_back(tmp_path):
         await started(pilot, app)
         assert app.table.sort_column == "RES" and not app.table.descending
         assert app.table.unit == 1
+
+
+async def test_export_writes_the_selected_history_as_a_recording(sleepers, tmp_path, monkeypatch):
+    from toptui.recording import read_series
+
+    monkeypatch.chdir(tmp_path)
+    app = TopApp(interval_s=0.1, pids=[sleepers[0].pid])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.frames_seen >= 4)
+        await pilot.press("x")
+        await pilot.pause(0.1)
+    (path,) = tmp_path.glob(f"toptui-{sleepers[0].pid}-*.csv")
+    (series,) = read_series(str(path))
+    assert series.pid == sleepers[0].pid
+    assert len(series.t) >= 4
+    assert all(b > a for a, b in zip(series.t, series.t[1:], strict=False))
+
+
+async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
+    from children import MemoryChild
+    from test_app import SteppedSampler
+
+    from toptui.monitor import Monitor
+    from toptui.recording import Recorder
+    from toptui.sampling.replay import ReplaySampler
+
+    path = tmp_path / "rec.csv"
+    with MemoryChild(start_mib=5) as leaker, MemoryChild(start_mib=30) as flat:
+        with Recorder(path) as rec:
+            mon = Monitor(SteppedSampler(leaker, flat), judge_every_s=1.0, recorder=rec)
+            for _ in range(120):
+                mon.step()
+        replay = ReplaySampler(path)
+        app = TopApp(interval_s=0.01, replay=replay)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: replay.position >= 3)
+            await pilot.press("Z")
+            await pilot.pause(0.3)
+            at = replay.position
+            await pilot.pause(0.3)
+            assert replay.position == at  # paused replay does not advance
+            await pilot.press("full_stop")
+            await wait_for(pilot, lambda: replay.position == at + 1)
+            await pilot.press("Z")
+            await wait_for(pilot, lambda: replay.done, 30)
+            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks())
+            assert [k[0] for k, _ in app.frame.leaks()] == [leaker.pid]
+            assert "replay" in str(app.query_one("#summary").content)

@@ -18,7 +18,7 @@ from toptui.analysis.growth import GrowthVerdict
 from toptui.columns import RowContext, header_line, row_line, sort_rows
 from toptui.history import History
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor
+from toptui.monitor import Frame, Monitor, SnapshotSink
 from toptui.sampling.sampler import Sampler
 from toptui.summary import summary_lines
 
@@ -112,6 +112,8 @@ def run_batch(
     monitor: Monitor | None = None,
     stop: threading.Event | None = None,
     on_frame: Callable[[Frame], None] | None = None,
+    recorder: SnapshotSink | None = None,
+    err: TextIO = sys.stderr,
 ) -> int:
     """Print ``iterations`` frames ``delay_s`` apart; returns the exit status."""
     monitor = monitor or Monitor(
@@ -119,7 +121,9 @@ def run_batch(
         interval_s=opts.delay_s,
         history_s=opts.history_s,
         judge_every_s=min(5.0, max(opts.delay_s, 0.5)),
+        recorder=recorder,
     )
+    record_error_shown = False
     stop = stop or threading.Event()
     n = 0
     deadline = time.monotonic()
@@ -130,6 +134,10 @@ def run_batch(
             if stop.wait(max(0.0, deadline - time.monotonic())):
                 break
         frame = monitor.step()
+        if monitor.record_error and not record_error_shown:
+            record_error_shown = True  # the monitor goes on; say so once
+            err.write(f"toptui: {monitor.record_error}\n")
+            err.flush()
         if on_frame is not None:
             on_frame(frame)
         procs = visible(frame, opts)

@@ -13,10 +13,14 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from toptui import __version__
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
+
+if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
+    from toptui.recording import Recorder
+    from toptui.sampling.replay import ReplaySampler
 
 DEFAULT_DELAY_S = 2.0
 
@@ -119,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="batch mode output: top-like text or one JSON object per line",
     )
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append every sample to FILE (CSV; read it with toptui analyze)",
+    )
+    p.add_argument(
+        "--replay", metavar="FILE", help="play a recording back on the screen (Z pauses, . steps)"
+    )
     p.add_argument("-V", "--version", action="version", version=f"toptui {__version__}")
     return p  # fmt: skip
 
@@ -186,6 +198,9 @@ def _run(args: argparse.Namespace) -> int:
         desc = BY_NAME[sort].numeric
     if args.iterations is not None and not args.batch:
         raise UsageError("-n only applies to batch mode (-b)")
+    if args.replay and args.batch:
+        raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
+    recorder = _open_recorder(args.record) if args.record else None
 
     if args.batch:
         from toptui.batch import BatchOptions, run_batch
@@ -204,11 +219,14 @@ def _run(args: argparse.Namespace) -> int:
             history_s=args.history,
         )
         try:
-            return run_batch(opts, stop=stop)
+            return run_batch(opts, stop=stop, recorder=recorder)
         except BrokenPipeError:
             # `toptui -b | head`: the reader left; say nothing, like top.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
+        finally:
+            if recorder is not None:
+                recorder.close()
 
     from toptui import settings
     from toptui.views.app import TopApp
@@ -216,6 +234,7 @@ def _run(args: argparse.Namespace) -> int:
     prefs, warning = settings.load()
     if warning:
         sys.stderr.write(f"toptui: {warning}\n")
+    replay = _open_replay(args.replay) if args.replay else None
     app = TopApp(
         interval_s=args.delay,
         history_s=args.history,
@@ -225,9 +244,34 @@ def _run(args: argparse.Namespace) -> int:
         descending=desc if args.sort else None,
         prefs=prefs,
         startup_warning=warning,
+        recorder=recorder,
+        replay=replay,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if recorder is not None:
+            recorder.close()
     return app.return_code or 0
+
+
+def _open_recorder(path: str) -> Recorder:
+    from toptui.recording import Recorder
+
+    try:
+        return Recorder(path)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_replay(path: str) -> ReplaySampler:
+    from toptui.recording import RecordingFormatError
+    from toptui.sampling.replay import ReplaySampler
+
+    try:
+        return ReplaySampler(path)
+    except (OSError, RecordingFormatError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,10 +18,11 @@ import os
 import stat
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from toptui.model import Snapshot
+from toptui.history import Series
+from toptui.model import ProcSample, Snapshot
 
 HEADER = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
 HEADER_LINE = ",".join(HEADER)
@@ -349,3 +350,23 @@ def read_series(reader: RecordingReader | str | os.PathLike[str]) -> list[Record
         s.shared.append(r.shared)
         s.cpu_percent.append(r.cpu_percent)
     return list(by_key.values())
+
+
+def export_history(path: str | os.PathLike[str], proc: ProcSample, series: Series,
+                   now: Snapshot) -> int:  # fmt: skip
+    """Write one process's history as a recording (the copy-out key); returns the sample count.
+
+    History is kept on the monotonic clock; each sample's wall time is recovered from the offset
+    to ``now``, the snapshot whose two clocks were read together.
+    """
+    offset = now.t_wall - now.t_mono
+    recorder = Recorder(path)
+    try:
+        for t, res, shr, virt, cpu in zip(
+            series.t, series.res, series.shr, series.virt, series.cpu, strict=True
+        ):
+            sample = replace(proc, res=res, shr=shr, virt=virt, cpu_percent=cpu)
+            recorder.record(replace(now, t_mono=t, t_wall=t + offset, procs=(sample,)))
+    finally:
+        recorder.close()
+    return len(series.t)

@@ -21,7 +21,9 @@ from textual.widgets import Footer
 
 from toptui import control, settings
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor
+from toptui.monitor import Frame, Monitor, SnapshotSink
+from toptui.recording import export_history
+from toptui.sampling.replay import ReplaySampler
 from toptui.sampling.sampler import Sampler
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
@@ -50,6 +52,8 @@ class TopApp(App[int]):
         Binding("g", "toggle_growth", "Growth panel"),
         Binding("F", "toggle_family", "Family growth", show=False),
         Binding("Z", "toggle_pause", "Pause", key_display="Z"),
+        Binding("full_stop", "step", "Step (replay)", show=False),
+        Binding("x", "export", "Export history", show=False),
         Binding("d,s", "delay", "Delay", show=False),
         Binding("f,f2", "columns", "Columns", show=False),
         Binding("W", "save_settings", "Save settings", show=False),
@@ -69,13 +73,22 @@ class TopApp(App[int]):
         prefs: settings.Settings | None = None,
         settings_path: Path | None = None,
         startup_warning: str | None = None,
+        recorder: SnapshotSink | None = None,
+        replay: ReplaySampler | None = None,
     ) -> None:
         super().__init__()
         self.prefs = prefs or settings.Settings()
         self.interval_s = interval_s if interval_s is not None else self.prefs.interval_s
+        self.replay = replay
+        if replay is not None and interval_s is None:
+            self.interval_s = 0.5  # a recording plays back faster than it was taken
         self.monitor = monitor or Monitor(
-            Sampler(pids=pids), interval_s=self.interval_s, history_s=history_s
+            replay or Sampler(pids=pids),
+            interval_s=self.interval_s,
+            history_s=history_s,
+            recorder=recorder,
         )
+        self._step = threading.Event()
         self.user = user
         self._sort = (sort or self.prefs.sort, self.prefs.descending if descending is None
                       else descending)  # fmt: skip
@@ -129,13 +142,20 @@ class TopApp(App[int]):
     def _sample_loop(self) -> None:
         deadline = time.monotonic()
         while not self._stop.is_set():
+            if self.replay is not None and (self.paused or self.replay.done):
+                # A paused replay waits for '.' (one tick) or Z; live sampling never stops.
+                self._step.wait(0.1)
+                if not self._step.is_set():
+                    deadline = time.monotonic()
+                    continue
+                self._step.clear()
             selected = self._selected_key
             try:
                 frame = self.monitor.step([selected] if selected is not None else [])
             except Exception as exc:  # surface it, keep sampling: the next tick may well work
                 self.post_message(SamplingFailed(f"{exc!r}\n{traceback.format_exc(limit=3)}"))
             else:
-                self.post_message(FrameReady(frame))
+                self.post_message(FrameReady(frame, stepped=self.replay is not None))
             deadline += self.interval_s
             now = time.monotonic()
             if deadline < now:  # a sweep overran the interval: don't try to catch up
@@ -145,7 +165,9 @@ class TopApp(App[int]):
     # -- frames ------------------------------------------------------------------------------
 
     def on_frame_ready(self, message: FrameReady) -> None:
-        if self.paused or not self.table.is_mounted or self._stop.is_set():
+        if not self.table.is_mounted or self._stop.is_set():
+            return
+        if self.paused and not message.stepped:
             return  # history and judging go on in the thread; only the display is frozen
         self._show(message.frame)
 
@@ -169,8 +191,11 @@ class TopApp(App[int]):
             return
         table = self.table
         notes = []
+        if self.replay is not None:
+            state = "end" if self.replay.done else ("paused" if self.paused else "playing")
+            notes.append(f"[replay {self.replay.position}/{self.replay.total} {state}]")
         if self.paused:
-            notes.append("[PAUSED: Z resumes]")
+            notes.append("[PAUSED: Z resumes" + (", . steps]" if self.replay else "]"))
         if table.filter_text:
             notes.append(f"[filter: {table.filter_text}]")
         if table.user:
@@ -327,6 +352,29 @@ class TopApp(App[int]):
         if not self.paused and self.monitor.last is not None:
             self._show(self.monitor.last)
         self._update_header()
+
+    def action_step(self) -> None:
+        """Replay only: advance one recorded tick while paused."""
+        if self.replay is None:
+            return
+        self.paused = True
+        self._step.set()
+
+    def action_export(self) -> None:
+        """Write the selected process's history as a recording, for a bug report or analyze."""
+        table = self.table
+        proc = table.selected
+        series = self.monitor.history.series(proc.key) if proc is not None else None
+        if proc is None or series is None or not series.t or self.frame is None:
+            self.notify("no history to export for this row", severity="warning")
+            return
+        path = Path(f"toptui-{proc.pid}-{time.strftime('%Y%m%d-%H%M%S')}.csv").resolve()
+        try:
+            count = export_history(path, proc, series, self.frame.snapshot)
+        except OSError as exc:
+            self.notify(f"could not export: {exc}", severity="error")
+            return
+        self.notify(f"wrote {count} samples of PID {proc.pid} to {path}", timeout=6)
 
     def action_clear(self) -> None:
         table = self.table

@@ -10,9 +10,10 @@ from toptui.monitor import Frame
 class FrameReady(Message):
     """A new frame; history has already seen every snapshot, so only the newest matters."""
 
-    def __init__(self, frame: Frame) -> None:
+    def __init__(self, frame: Frame, stepped: bool = False) -> None:
         super().__init__()
         self.frame = frame
+        self.stepped = stepped  # a replay tick the user asked for: shown even while paused
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FrameReady)
