@@ -162,3 +162,41 @@ async def test_growth_panel_lists_the_leaking_child_and_not_the_flat_one():
             assert not panel.display
             await pilot.press("g")
             assert panel.display
+
+
+class SyntheticSampler:
+    """Hundreds of steady processes and one whose RES changes every tick: no /proc needed."""
+
+    def __init__(self, n: int = 300) -> None:
+        from toptui.model import CpuStates, MemoryStats, SystemStats, TaskCounts
+
+        self.t = 100.0
+        self.n = n
+        self.system = SystemStats(1.0, (0.0, 0.0, 0.0), 1, CpuStates(),
+                                  MemoryStats(8 << 30, 4 << 30, 6 << 30, 0, 0, 0, 0),
+                                  TaskCounts(n, 0, n, 0, 0))  # fmt: skip
+
+    def sample(self):
+        from toptui.model import ProcSample, Snapshot
+
+        self.t += 1.0
+        procs = tuple(
+            ProcSample(
+                key=(pid, pid), pid=pid, ppid=1, user="u", name=f"proc{pid}",
+                command=f"proc{pid}", state="S", priority=20, nice=0, threads=1,
+                virt=10 * MIB, res=(MIB + int(self.t) * 4096) if pid == 5 else MIB, shr=MIB // 2,
+                cpu_percent=0.0, mem_percent=0.0, cpu_time=1.0, create_time=0.0,
+            )
+            for pid in range(1, self.n + 1)
+        )  # fmt: skip
+        return Snapshot(self.t, 1_700_000_000 + self.t, 1.0, self.system, procs)
+
+
+async def test_a_refresh_repaints_only_the_rows_that_changed():
+    monitor = Monitor(SyntheticSampler(), judge_every_s=1000.0)
+    app = TopApp(interval_s=0.05, monitor=monitor, sort="PID", descending=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: app.frames_seen >= 5)
+        # Only pid 5's RES (and %MEM) moved: one line of ~40 visible ones is repainted.
+        assert app.table.lines_repainted == 1
+        assert "proc5" in row_text(app, 4)

@@ -13,7 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -126,6 +126,10 @@ class ProcessTable(ScrollView, can_focus=True):
         self.cursor_key: ProcKey | None = None
         self.cursor_index = 0
         self._styles: dict[str, Style] = {}
+        # Screen line -> ((signature, width), strip) as last painted.
+        self._painted: dict[int, tuple[tuple, Strip]] = {}
+        self.lines_repainted = 0
+        self._header_sig: tuple = ()
 
     # -- data ----------------------------------------------------------------------------
 
@@ -162,7 +166,7 @@ class ProcessTable(ScrollView, can_focus=True):
             self.post_message(self.CursorMoved(self.cursor_key))
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         self._scroll_cursor_into_view()
-        self.refresh()
+        self._refresh_changed()
 
     @property
     def selected(self) -> ProcSample | None:
@@ -330,6 +334,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._painted.clear()
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -341,14 +346,11 @@ class ProcessTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
-        if y == 0:
-            return self._header_strip(width, base)
-        index = int(self.scroll_offset.y) + y - 1
+    # A row's look is fully described by its cell texts and a few flags; a frame repaints only
+    # the screen lines whose description changed (most rows of an idle machine do not).
+    def _row_signature(self, index: int) -> tuple | None:
         if index >= len(self.rows):
-            return Strip.blank(width, base)
+            return None
         p = self.rows[index]
         verdict = self._verdicts.get(p.key)
         tree_row = self._tree_rows.get(p.key)
@@ -362,27 +364,69 @@ class ProcessTable(ScrollView, can_focus=True):
             tree_prefix=prefix,
             subtree_res=tree_row.subtree_res if tree_row is not None else p.res,
         )
-        leak = verdict is not None and verdict.verdict == "leak"
+        cells = tuple(col.cell(p, ctx) for col in self.columns)
+        flags = (
+            verdict is not None and verdict.verdict == "leak",
+            p.key in self.tagged,
+            bool(self.search_text) and matches(p, self.search_text),
+            p.state == "R",
+            index == self.cursor_index,
+        )
+        return cells, flags
+
+    def _strip_for(self, signature: tuple | None, width: int) -> Strip:
+        base = self.rich_style
+        if signature is None:
+            return Strip.blank(width, base)
+        cells, (leak, tagged, match, running, cursor) = signature
         row_style = base
-        if p.key in self.tagged:
+        if tagged:
             row_style = base + self._style("proctable--tagged")
-        elif self.search_text and matches(p, self.search_text):
+        elif match:
             row_style = base + self._style("proctable--match")
         if leak:
             row_style = row_style + self._style("proctable--leak")
-        elif p.state == "R":
+        elif running:
             row_style = row_style + self._style("proctable--running")
-        if index == self.cursor_index:
+        if cursor:
             row_style = row_style + self._style("proctable--cursor")
+        growth_style = row_style + self._style("proctable--growth") if leak else row_style
         segments = []
-        for i, col in enumerate(self.columns):
+        for i, (col, text) in enumerate(zip(self.columns, cells, strict=True)):
             if i:
                 segments.append(Segment(" ", row_style))
-            style = row_style
-            if col.name == "GROWTH" and leak:
-                style = row_style + self._style("proctable--growth")
-            segments.append(Segment(col.cell(p, ctx), style))
+            segments.append(Segment(text, growth_style if col.name == "GROWTH" else row_style))
         return Strip(segments).adjust_cell_length(width, row_style).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            return self._header_strip(width, self.rich_style)
+        signature = self._row_signature(int(self.scroll_offset.y) + y - 1)
+        cached = self._painted.get(y)
+        if cached is not None and cached[0] == (signature, width):
+            return cached[1]
+        strip = self._strip_for(signature, width)
+        self._painted[y] = ((signature, width), strip)
+        return strip
+
+    def _refresh_changed(self) -> None:
+        """After new data: repaint only the visible lines whose content changed."""
+        top = int(self.scroll_offset.y)
+        width = self.size.width
+        dirty = [
+            y
+            for y in range(1, self.size.height)
+            if (c := self._painted.get(y)) is None
+            or c[0] != (self._row_signature(top + y - 1), width)
+        ]
+        header = (self.sort_column, tuple(c.name for c in self.columns), width)
+        if header != self._header_sig:
+            self._header_sig = header
+            dirty.append(0)
+        self.lines_repainted = len(dirty)
+        for y in dirty:
+            self.refresh(Region(0, y, width, 1))
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         header = base + self._style("proctable--header")
