@@ -41,6 +41,9 @@ def test_batch_json_flags_a_real_leak_within_90_seconds():
     assert leak[-1] == "leak"
     assert "leak" not in verdicts(flat.pid)
     last = next(p for p in frames[-1]["processes"] if p["pid"] == leaker.pid)
-    assert last["growth"]["rate_bytes_per_s"] == pytest.approx(1024 * 1024, rel=0.35)
+    growth = last["growth"]
+    assert growth["rate_bytes_per_s"] == pytest.approx(1024 * 1024, rel=0.35)
+    available = frames[-1]["memory"]["available"]
+    assert growth["exhaustion_s"] == pytest.approx(available / growth["rate_bytes_per_s"], rel=0.01)
     first_leak_s = frames[leak.index("leak")]["time"] - frames[0]["time"]
     assert first_leak_s <= 90

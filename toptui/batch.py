@@ -12,9 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from toptui.analysis.growth import GrowthVerdict
+from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.columns import RowContext, header_line, row_line, sort_rows
 from toptui.history import History
 from toptui.model import ProcSample
@@ -35,20 +35,45 @@ class BatchOptions:
     history_s: float = 3600.0
 
 
-def growth_json(v: GrowthVerdict | None, samples: int) -> dict:
-    """``samples`` is the history held now; rate and window are those of the latest judgement."""
+class Stopper(Protocol):
+    """What ends a run early: a ``threading.Event``, or the CLI's signal waiter."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+# A process names itself (comm, argv): a newline, tab or escape sequence in it must not reach the
+# terminal, where it would break the line or drive the terminal. top shows such bytes as '?'.
+_CONTROL = dict.fromkeys((*range(0x20), *range(0x7F, 0xA0)), "?")
+
+
+def printable(text: str) -> str:
+    """One line of text with every control character (line ends too) shown as '?'."""
+    return text if text.isprintable() else text.translate(_CONTROL)
+
+
+def growth_json(v: GrowthVerdict | None, samples: int, available: float | None = None) -> dict:
+    """``samples`` is the history held now; rate and window are those of the latest judgement.
+
+    ``exhaustion_s`` (seconds until available memory runs out at this rate) is added for leaks.
+    """
     if v is None:
         return {"verdict": "collecting", "rate_bytes_per_s": 0.0, "samples": samples,
                 "window_s": 0.0}  # fmt: skip
-    return {
+    out = {
         "verdict": v.verdict,
         "rate_bytes_per_s": round(float(v.rate_bytes_per_s), 3),
         "samples": samples,
         "window_s": round(float(v.window_s), 3),
     }
+    eta = exhaustion_seconds(v, available) if available is not None else None
+    if eta is not None:
+        out["exhaustion_s"] = round(eta, 1)
+    return out
 
 
-def process_json(p: ProcSample, v: GrowthVerdict | None, samples: int) -> dict:
+def process_json(
+    p: ProcSample, v: GrowthVerdict | None, samples: int, available: float | None = None
+) -> dict:
     return {
         "pid": p.pid,
         "ppid": p.ppid,
@@ -65,11 +90,14 @@ def process_json(p: ProcSample, v: GrowthVerdict | None, samples: int) -> dict:
         "mem_percent": round(p.mem_percent, 3),
         "cpu_time": round(p.cpu_time, 2),
         "create_time": round(p.create_time, 2),
-        "growth": growth_json(v, samples),
+        "growth": growth_json(v, samples, available),
     }
 
 
-def frame_json(frame: Frame, procs: list[ProcSample], history: History) -> str:
+def frame_json(
+    frame: Frame, procs: list[ProcSample], history: History, ensure_ascii: bool = False
+) -> str:
+    """One JSON line; ``ensure_ascii`` for an output that cannot take UTF-8 (still valid JSON)."""
     m = frame.snapshot.system.memory
     obj = {
         "time": round(frame.snapshot.t_wall, 3),
@@ -84,10 +112,13 @@ def frame_json(frame: Frame, procs: list[ProcSample], history: History) -> str:
             "swap_free": m.swap_free,
         },
         "processes": [
-            process_json(p, frame.verdicts.get(p.key), len(history.get(p.key) or ())) for p in procs
+            process_json(
+                p, frame.verdicts.get(p.key), len(history.get(p.key) or ()), float(m.available)
+            )
+            for p in procs
         ],
     }
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=ensure_ascii)
 
 
 def frame_text(frame: Frame, procs: list[ProcSample]) -> str:
@@ -95,7 +126,7 @@ def frame_text(frame: Frame, procs: list[ProcSample]) -> str:
     lines.append("")
     lines.append(header_line())
     for p in procs:
-        lines.append(row_line(p, RowContext(verdict=frame.verdicts.get(p.key))))
+        lines.append(printable(row_line(p, RowContext(verdict=frame.verdicts.get(p.key)))))
     return "\n".join(lines) + "\n\n"
 
 
@@ -110,7 +141,7 @@ def run_batch(
     opts: BatchOptions,
     out: TextIO = sys.stdout,
     monitor: Monitor | None = None,
-    stop: threading.Event | None = None,
+    stop: Stopper | None = None,
     on_frame: Callable[[Frame], None] | None = None,
     recorder: SnapshotSink | None = None,
     err: TextIO = sys.stderr,
@@ -125,13 +156,20 @@ def run_batch(
     )
     record_error_shown = False
     stop = stop or threading.Event()
+    encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+    ascii_only = encoding != "utf8"
     n = 0
     deadline = time.monotonic()
     while opts.iterations is None or n < opts.iterations:
         if n:
             deadline += opts.delay_s
+            now = time.monotonic()
+            if deadline < now - opts.delay_s:
+                # Far behind (suspended with Ctrl+Z, or a sweep overran): the time missed is a
+                # gap in the history, not a backlog of samples to take back to back.
+                deadline = now
             # Schedule against a deadline so the period stays steady however long a sweep takes.
-            if stop.wait(max(0.0, deadline - time.monotonic())):
+            if stop.wait(max(0.0, deadline - now)):
                 break
         frame = monitor.step()
         if monitor.record_error and not record_error_shown:
@@ -142,7 +180,7 @@ def run_batch(
             on_frame(frame)
         procs = visible(frame, opts)
         if opts.fmt == "json":
-            out.write(frame_json(frame, procs, monitor.history) + "\n")
+            out.write(frame_json(frame, procs, monitor.history, ascii_only) + "\n")
         else:
             out.write(frame_text(frame, procs))
         out.flush()
