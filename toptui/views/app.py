@@ -7,6 +7,8 @@ thread-safe, and the UI only ever reads. Styles live in ``toptui.tcss``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import threading
 import time
@@ -58,6 +60,7 @@ class TopApp(App[int]):
         Binding("f,f2", "columns", "Columns", show=False),
         Binding("W", "save_settings", "Save settings", show=False),
         Binding("escape", "clear", "Clear filter", show=False),
+        Binding("ctrl+z", "suspend_process", "Suspend (fg resumes)", show=False),
     ]
 
     def __init__(
@@ -118,7 +121,16 @@ class TopApp(App[int]):
         yield self.prompt
         yield Footer()
 
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM, SIGHUP (terminal closed) and SIGINT end toptui cleanly: the terminal is
+        restored and a recording ends on a whole line (each tick is one write)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
+
     def on_mount(self) -> None:
+        self._install_signal_handlers()
         prefs = self.prefs
         self.theme = prefs.theme
         table = self.table
