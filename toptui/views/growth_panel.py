@@ -73,8 +73,10 @@ class GrowthPanel(Static):
         if self.family_mode:
             self._judge_families(frame, history)
             self._show_families(frame, procs)
+            self.border_title = f"Growing families: {len(self._family)}  (F: single processes)"
             return
         leaks = frame.leaks()
+        self.border_title = f"Growing steadily: {len(leaks)}  (g hides, F: families)"
         available = float(frame.snapshot.system.memory.available)
         if not leaks:
             judged = sum(1 for v in frame.verdicts.values() if v.verdict != "collecting")
