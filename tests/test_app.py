@@ -159,9 +159,9 @@ async def test_growth_panel_lists_the_leaking_child_and_not_the_flat_one():
             assert "/s" in row_text(app, 0) and "/s" not in row_text(app, 1)
             # g hides and shows the panel.
             await pilot.press("g")
-            assert not panel.display
+            assert panel.has_class("hidden") and not panel.region.height
             await pilot.press("g")
-            assert panel.display
+            assert not panel.has_class("hidden") and panel.region.height
 
 
 class SyntheticSampler:
@@ -200,3 +200,21 @@ async def test_a_refresh_repaints_only_the_rows_that_changed():
         # Only pid 5's RES (and %MEM) moved: one line of ~40 visible ones is repainted.
         assert app.table.lines_repainted == 1
         assert "proc5" in row_text(app, 4)
+
+
+@pytest.mark.parametrize("size", [(20, 5), (40, 10)])
+async def test_tiny_terminal_keeps_the_table_readable(size):
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.frames_seen >= 2)
+        assert app.table.region.height == size[1]  # summary, panel and footer give way
+        assert "PID" in app.table.render_line(0).text
+        await pilot.press("M", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("escape", "question_mark", "escape")
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause(0.3)
+        assert app.query_one("#summary").region.height == 5
+        await pilot.resize_terminal(*size)
+        await pilot.pause(0.3)
+        assert app.table.region.height == size[1]

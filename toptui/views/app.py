@@ -42,6 +42,8 @@ from toptui.views.summary_header import SummaryHeader
 class TopApp(App[int]):
     CSS_PATH = "toptui.tcss"
     TITLE = "toptui"
+    # Short terminals drop the summary, then the growth panel and footer, so rows stay visible.
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (12, "-short"), (24, "-tall")]
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -137,7 +139,7 @@ class TopApp(App[int]):
         table.unit = prefs.unit
         table.tree_view = prefs.tree
         table.set_columns(prefs.extra_columns, prefs.full_command)
-        self.growth_panel.display = prefs.growth_panel
+        self.growth_panel.set_class(not prefs.growth_panel, "hidden")
         table.focus()
         if self._startup_warning:
             self.notify(self._startup_warning, severity="warning", timeout=8)
@@ -347,13 +349,13 @@ class TopApp(App[int]):
 
     def action_toggle_growth(self) -> None:
         panel = self.growth_panel
-        panel.display = not panel.display
+        panel.toggle_class("hidden")
 
     def action_toggle_family(self) -> None:
         """Judge each process together with its descendants (a pool leaks as a family)."""
         panel = self.growth_panel
         panel.toggle_family()
-        panel.display = True
+        panel.remove_class("hidden")
         if self.frame is not None:
             panel.show(self.frame, self.monitor.history)
         mode = "families (process + descendants)" if panel.family_mode else "single processes"
@@ -403,7 +405,7 @@ class TopApp(App[int]):
             descending=table.descending,
             interval_s=self.interval_s,
             unit=table.unit,
-            growth_panel=bool(self.growth_panel.display),
+            growth_panel=not self.growth_panel.has_class("hidden"),
             tree=table.tree_view,
             full_command=table.full_command,
             extra_columns=list(table.extra_columns),
