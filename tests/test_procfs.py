@@ -51,3 +51,29 @@ def test_parse_cmdline_is_printable():
 def test_vanished_process_raises_gone():
     with pytest.raises(procfs.Gone):
         procfs.read_file("/proc/999999999/stat")
+
+
+def test_stat_fields_indices_match_parse_stat():
+    data = _stat(b"x) y")
+    name, rest = procfs.stat_fields(data)
+    st = procfs.parse_stat(data)
+    assert name == st.name == "x) y"
+    assert int(rest[procfs.UTIME]) == st.utime and int(rest[procfs.STARTTIME]) == st.starttime
+    assert int(rest[procfs.FLAGS]) == 4194560  # field 9
+    with pytest.raises(ValueError):
+        procfs.stat_fields(b"1 )x( S")
+
+
+def test_status_euid_on_any_line():
+    assert procfs.parse_status_euid(b"Uid:\t5\t6\t5\t5\n") == 6
+    assert procfs.parse_status_euid(b"Name:\tx\nUid:\t5\t7\t5\t5") == 7  # no final newline
+
+
+def test_read_raw_and_cmdline_of_gone_processes():
+    assert procfs.read_raw("/proc/999999999/stat") is None
+    assert procfs.read_cmdline(999999999) == ""
+
+
+def test_parse_cmdline_keeps_printable_text_as_is():
+    assert procfs.parse_cmdline(b"sleep\x00100\x00") == "sleep 100"
+    assert procfs.parse_cmdline("naïve\0ü\0".encode()) == "naïve ü"

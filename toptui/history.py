@@ -1,30 +1,61 @@
-"""Bounded per-process memory history: compact ring buffers keyed by process identity.
+"""Bounded per-process memory history, compact enough for thousands of processes over hours.
 
-Each process keeps RES, SHR and VIRT (in pages, 4 bytes each) and %CPU (2 bytes) per tick in
-``array`` ring buffers, plus its own timestamps, and the first sample ever seen as the baseline.
-A ring holds at most ``capacity`` samples, and identities that stop appearing are dropped after a
-short grace period, so toptui's own memory stays bounded however long it runs and however many
-processes come and go. Reads copy under a lock: the sampler thread writes, the UI thread reads.
+A full hour at one sample a second for 2000 processes would take ~130 MB as plain arrays, so each
+process keeps its history in two tiers (figures in pages, CPU in tenths of a percent):
+
+* **recent**: every sample of the last ``RECENT`` ticks as it was taken (RES, SHR, VIRT, CPU; their
+  ticks are consecutive, so only the first is kept: a process missing from a snapshot has its
+  recent samples summarised at once and starts a new run);
+* **blocks**: older samples summarised per block of up to ``block`` consecutive ticks: RES first,
+  minimum, maximum and last (with where the minimum and maximum occurred), the last SHR and VIRT
+  and the mean CPU.
+
+A block loses nothing when its RES changes at most once (flat, or one step): it is expanded back
+to every sample on reading. Blocks in which SHR, VIRT and CPU are constant too are made at once,
+not after ``RECENT`` ticks, and a run of identical ones is merged, so an idle process costs a few
+hundred bytes whatever the window (a busy one about 10 KiB for an hour at 1 s). Only RES that
+moves more than once within a block is summarised: its minimum and maximum (the floor the leak
+detector looks at, and the peak) at the ticks they occurred, between its first and last values,
+so the shape and the time axis stay faithful.
+
+Times are kept once per tick for everybody (:class:`_Timeline`), not per sample. A process keeps
+at most ``capacity`` ticks' worth of samples, identities that stop appearing are dropped after a
+grace period, and a reused pid (another start time) is another key, so it starts afresh. Reads
+copy under a lock: the sampler thread writes, the UI thread reads.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
+import sys
 import threading
 from array import array
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from toptui.model import ProcKey, Snapshot
+from toptui.model import ProcKey, ProcSample, Snapshot
 
 PAGE = 4096
 _MAX_PAGES = 2**32 - 1
 MAX_CAPACITY = 7200  # samples per process: one hour at 0.5 s, two hours at 1 s
 DEFAULT_GRACE_S = 60.0  # keep an exited process's history this long (its detail view stays useful)
+RECENT = 180  # ticks kept sample by sample even when RES moves: the detector's freshest evidence
+BLOCK_S = 20.0  # older samples are summarised per block of about this many seconds
+
+# The recent tier is one array of 4-tuples (RES, SHR, VIRT, CPU); a block is 9 words:
+# tick of its first sample, count | exact flags | index of min | index of max,
+# RES first, min, max, last, SHR last, VIRT last, CPU mean.
+_R = 4
+_B = 9
+_RES_EXACT = 1 << 14  # RES changed at most once in the block: expanded to every sample on reading
+_ALL_EXACT = 1 << 15  # ... and SHR, VIRT and CPU were constant: the whole block is exact
+_COUNT = (1 << 14) - 1  # a merged run of identical exact blocks holds up to this many samples
 
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
+    """The first sample ever seen of a process: what "change since" is measured from."""
+
     t: float
     res: int
     shr: int
@@ -33,7 +64,12 @@ class Baseline:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """A copy of one process's history, oldest first, in seconds and bytes."""
+    """A copy of one process's history, oldest first, in seconds and bytes.
+
+    Recent samples are all there; older ones are where a block summary put them (see the module
+    docstring), so this can hold fewer points than :meth:`History.res_series`. Times are strictly
+    increasing.
+    """
 
     key: ProcKey
     name: str
@@ -45,6 +81,16 @@ class Series:
     cpu: tuple[float, ...]
 
 
+class ResSummary(NamedTuple):
+    """What the scheduler needs to decide whether a process is worth judging, without copying."""
+
+    samples: int  # samples taken within the window (summarised ones included)
+    window_s: float  # first to last sample in the window
+    lo: int  # RES minimum and maximum in bytes, over at least the window (maybe a little more)
+    hi: int
+    latest: int
+
+
 def capacity_for(history_s: float, interval_s: float) -> int:
     """Samples needed to cover ``history_s`` at ``interval_s``, capped to stay compact."""
     if interval_s <= 0:
@@ -52,73 +98,333 @@ def capacity_for(history_s: float, interval_s: float) -> int:
     return max(2, min(MAX_CAPACITY, math.ceil(history_s / interval_s) + 1))
 
 
-def _pages(n: int) -> int:
-    return min(_MAX_PAGES, max(0, n // PAGE))
+class _Timeline:
+    """The time of each of the last ``size`` ticks, shared by every process."""
+
+    __slots__ = ("size", "t", "tick")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.t = array("d", bytes(8 * size))
+        self.tick = -1
+
+    def push(self, t: float) -> int:
+        self.tick += 1
+        self.t[self.tick % self.size] = t
+        return self.tick
+
+    def oldest(self) -> int:
+        """The oldest tick whose time is still known."""
+        return max(0, self.tick - self.size + 1)
+
+    def time(self, tick: int) -> float:
+        return self.t[tick % self.size]
+
+    def span(self, first: int, n: int) -> list[float]:
+        """Times of ticks ``first`` .. ``first + n - 1`` (all known)."""
+        size = self.size
+        i = first % size
+        if i + n <= size:
+            return self.t[i : i + n].tolist()
+        return self.t[i:].tolist() + self.t[: i + n - size].tolist()
 
 
 class ProcHistory:
-    """Ring buffers for one process identity."""
+    """The two tiers of one process identity, plus its first sample as the baseline."""
 
-    __slots__ = ("_head", "baseline", "capacity", "cpu", "last_seen", "name", "res", "shr", "t",
-                 "virt")  # fmt: skip
+    __slots__ = ("_bhi", "_blo", "_blocks", "_hold", "_last_change", "_last_res", "_last_tick",
+                 "_limit", "_prev", "_recent", "_rhi", "_rlo", "_rtick", "_tl", "_vals",
+                 "baseline", "block", "capacity", "last_seen", "name", "samples")  # fmt: skip
 
-    def __init__(self, capacity: int, name: str, baseline: Baseline) -> None:
+    def __init__(
+        self, capacity: int, name: str, baseline: Baseline, timeline: _Timeline, block: int
+    ) -> None:
         self.capacity = capacity
         self.name = name
         self.baseline = baseline
-        self.t = array("d")
-        self.res = array("I")
-        self.shr = array("I")
-        self.virt = array("I")
-        self.cpu = array("H")  # tenths of a percent
-        self._head = 0  # index of the oldest sample once the ring is full
+        self.block = block
         self.last_seen = baseline.t
+        self.samples = 0  # stored (possibly summarised) samples, before trimming to the window
+        self._tl = timeline
+        self._recent = array("I")
+        self._rtick = 0  # tick of the first recent sample; the others follow one tick apart
+        self._blocks = array("I")
+        self._last_res = -1  # pages
+        self._last_change = -1  # tick of the latest sample whose RES differed from the one before
+        self._last_tick = -2
+        self._limit = _R * 2 * block  # recent words at which to try summarising
+        self._prev: ProcSample | None = None  # the latest sample and its stored values: the
+        self._vals = (0, 0, 0, 0)  # sampler hands over the same object for an unchanged process
+        # RES range (pages) of the blocks and of the recent samples, kept as they change, so the
+        # scheduler's "is it quiet?" costs nothing. A value equal to the one before is not
+        # added (it is already inside), and a range is recomputed when its extreme leaves.
+        self._blo, self._bhi, self._rlo, self._rhi = _MAX_PAGES, -1, _MAX_PAGES, -1
+        self._hold = 0  # no point trying to summarise before this tick (the oldest chunk is recent)
 
     def __len__(self) -> int:
-        return len(self.t)
+        """Samples covering the window (summarised ones count for the samples they stand for)."""
+        return min(self.samples, self.capacity)
 
-    def append(self, t: float, res: int, shr: int, virt: int, cpu: float) -> None:
-        values = (t, _pages(res), _pages(shr), _pages(virt), min(65535, int(cpu * 10 + 0.5)))
-        arrays = (self.t, self.res, self.shr, self.virt, self.cpu)
-        if len(self.t) < self.capacity:
-            for arr, v in zip(arrays, values, strict=True):
-                arr.append(v)
-        else:
-            i = self._head
-            for arr, v in zip(arrays, values, strict=True):
-                arr[i] = v
-            self._head = (i + 1) % self.capacity
-        self.last_seen = t
-
-    def _ordered(self, arr: array) -> list:
-        h = self._head
-        return arr[h:].tolist() + arr[:h].tolist() if h else arr.tolist()
-
-    def times(self) -> list[float]:
-        return self._ordered(self.t)
-
-    def res_bytes(self) -> list[int]:
-        return [p * PAGE for p in self._ordered(self.res)]
+    @property
+    def nbytes(self) -> int:
+        """Bytes of this history's arrays, allocation included (what grows with time)."""
+        return sys.getsizeof(self._recent) + sys.getsizeof(self._blocks)
 
     def latest_res(self) -> int:
-        if not self.res:
+        if self._last_res < 0:
             return self.baseline.res
-        return self.res[(self._head - 1) % len(self.res)] * PAGE
+        return self._last_res * PAGE
 
-    def series(self, key: ProcKey, since: float | None = None) -> Series:
-        t = self._ordered(self.t)
-        res, shr, virt, cpu = (self._ordered(a) for a in (self.res, self.shr, self.virt, self.cpu))
-        start = 0 if since is None else bisect.bisect_left(t, since)
-        return Series(
-            key=key,
-            name=self.name,
-            baseline=self.baseline,
-            t=tuple(t[start:]),
-            res=tuple(p * PAGE for p in res[start:]),
-            shr=tuple(p * PAGE for p in shr[start:]),
-            virt=tuple(p * PAGE for p in virt[start:]),
-            cpu=tuple(c / 10 for c in cpu[start:]),
+    def _values(self, p: ProcSample) -> tuple[int, int, int, int]:
+        """RES, SHR, VIRT in pages and CPU in tenths, as stored; noted as the latest sample's."""
+        res, shr, virt = p.res // PAGE, p.shr // PAGE, p.virt // PAGE
+        cpu = int(p.cpu_percent * 10 + 0.5)
+        m = _MAX_PAGES
+        if not (0 <= res <= m and 0 <= shr <= m and 0 <= virt <= m and 0 <= cpu <= 65535):
+            res, shr, virt = (min(m, max(0, v)) for v in (res, shr, virt))
+            cpu = min(65535, max(0, cpu))
+        vals = (res, shr, virt, cpu)
+        self._prev, self._vals = p, vals
+        return vals
+
+    def _restart(self, tick: int) -> None:
+        """A new run of consecutive ticks (the first sample, or after an absence)."""
+        if self._recent:
+            self._compact(tick, flush=True)
+        self._rtick = tick
+        self._hold = 0
+
+    # -- writing blocks ---------------------------------------------------------------------
+
+    def _compact(self, now_tick: int, flush: bool = False) -> None:
+        """Turn the oldest recent samples into blocks: lossless ones at once, others when old.
+
+        ``flush`` summarises every recent sample (the run of consecutive ticks has ended).
+        """
+        rec = self._recent
+        k = self.block
+        keep = min(RECENT, self.capacity)
+        oldest = now_tick - self.capacity + 1
+        while len(rec) >= (_R if flush else _R * k):
+            n = min(k, len(rec) // _R)
+            t0 = self._rtick
+            chunk = rec[: _R * n]
+            res, shr, virt, cpu = chunk[0::_R], chunk[1::_R], chunk[2::_R], chunk[3::_R]
+            first, last = res[0], res[-1]
+            j = res.index(last)
+            # Exact: res[:j] all first and res[j:] all last, j the first occurrence of last.
+            if first == last:
+                res_exact = res.count(first) == n
+            else:
+                res_exact = res.count(first) == j and res.count(last) == n - j
+            same_rest = (
+                shr.count(shr[0]) == n and virt.count(virt[0]) == n and cpu.count(cpu[0]) == n
+            )
+            lo, hi = min(res), max(res)
+            if t0 + n - 1 < oldest:  # already out of the window
+                self.samples -= n
+                self._drop_recent(n, lo, hi)
+                continue
+            if not flush and not (res_exact and same_rest) and t0 + n + keep > now_tick + 1:
+                self._hold = t0 + n + keep - 1  # recent, and summarising it would lose something
+                break
+            flags = (_RES_EXACT if res_exact else 0) | (
+                _ALL_EXACT if res_exact and same_rest else 0
+            )
+            mean_cpu = (sum(cpu) + n // 2) // n
+            self._add_block(t0, n, flags, res.index(lo), res.index(hi),
+                            (first, lo, hi, last, shr[-1], virt[-1], mean_cpu))  # fmt: skip
+            self._drop_recent(n, lo, hi)
+        self._trim()
+
+    def _drop_recent(self, n: int, lo: int, hi: int) -> None:
+        rec = self._recent
+        del rec[: _R * n]
+        self._rtick += n
+        if lo <= self._rlo or hi >= self._rhi:
+            self._rlo = min(rec[0::_R], default=_MAX_PAGES)
+            self._rhi = max(rec[0::_R], default=-1)
+
+    def _add_block(
+        self, t0: int, n: int, flags: int, i_lo: int, i_hi: int, vals: tuple[int, ...]
+    ) -> None:
+        b = self._blocks
+        if (flags & _ALL_EXACT) and vals[0] == vals[3] and len(b) >= _B:
+            # Merge into the previous block if it is the same flat run, contiguous.
+            p = len(b) - _B
+            meta = b[p + 1]
+            count = meta & _COUNT
+            if (
+                meta & _ALL_EXACT
+                and b[p + 2] == b[p + 5]
+                and b[p] + count == t0
+                and count + n <= _COUNT
+                and tuple(b[p + 2 : p + 9]) == vals
+            ):
+                b[p + 1] = meta + n
+                return
+        b.extend((t0, n | flags | (i_lo << 16) | (i_hi << 24), *vals))
+        self._blo = min(self._blo, vals[1])
+        self._bhi = max(self._bhi, vals[2])
+
+    def _trim(self) -> None:
+        """Drop samples older than the capacity, so memory stays bounded."""
+        oldest = self._tl.tick - self.capacity + 1
+        b = self._blocks
+        drop = 0
+        while drop < len(b):
+            t0, meta = b[drop], b[drop + 1]
+            n = meta & _COUNT
+            if t0 + n - 1 >= oldest:
+                if t0 < oldest and meta & _ALL_EXACT and b[drop + 2] == b[drop + 5]:
+                    cut = oldest - t0  # a flat run: shorten it from the front
+                    b[drop] = oldest
+                    b[drop + 1] = meta - cut
+                    self.samples -= cut
+                break
+            self.samples -= n
+            drop += _B
+        if drop:
+            gone_lo, gone_hi = min(b[3:drop:_B]), max(b[4:drop:_B])
+            del b[:drop]
+            if gone_lo <= self._blo or gone_hi >= self._bhi:
+                self._blo = min(b[3::_B], default=_MAX_PAGES)
+                self._bhi = max(b[4::_B], default=-1)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def res_points(self, lo_tick: int) -> tuple[list[float], list[int]]:
+        """Times and RES (bytes) from tick ``lo_tick`` on; summarised blocks yield their points."""
+        tl = self._tl
+        tt, size = tl.t, tl.size
+        t: list[float] = []
+        res: list[int] = []
+        b = self._blocks
+        cols = (b[0::_B], b[1::_B], b[2::_B], b[3::_B], b[4::_B], b[5::_B])
+        for t0, meta, first, lo, hi, last in zip(*cols, strict=True):  # faster than indexing
+            n = meta & _COUNT
+            if t0 + n <= lo_tick:
+                continue
+            if meta & _RES_EXACT:
+                j = n if first == last else (meta >> 16 & 0xFF if last == lo else meta >> 24)
+                start = lo_tick - t0 if t0 < lo_tick else 0
+                t += tl.span(t0 + start, n - start)
+                if start < j:
+                    res += [first * PAGE] * (j - start)
+                res += [last * PAGE] * (n - (j if j > start else start))
+            elif t0 >= lo_tick:  # a summarised block, inlined _points (the hot case)
+                i_lo, i_hi = meta >> 16 & 0xFF, meta >> 24
+                if i_lo < i_hi:
+                    ia, va, ic, vc = i_lo, lo, i_hi, hi
+                else:
+                    ia, va, ic, vc = i_hi, hi, i_lo, lo
+                if ia:
+                    t.append(tt[t0 % size])
+                    res.append(first * PAGE)
+                t.append(tt[(t0 + ia) % size])
+                t.append(tt[(t0 + ic) % size])
+                res.append(va * PAGE)
+                res.append(vc * PAGE)
+                if ic < n - 1:
+                    t.append(tt[(t0 + n - 1) % size])
+                    res.append(last * PAGE)
+            else:
+                for i, v in _points(meta, n, first, lo, hi, last):
+                    if t0 + i >= lo_tick:
+                        t.append(tl.time(t0 + i))
+                        res.append(v * PAGE)
+        rec = self._recent
+        start = max(0, lo_tick - self._rtick)
+        t += tl.span(self._rtick + start, len(rec) // _R - start)
+        res += [p * PAGE for p in rec[_R * start :: _R]]
+        return t, res
+
+    def series(self, key: ProcKey, lo_tick: int) -> Series:
+        tl = self._tl
+        t: list[float] = []
+        res: list[int] = []
+        shr: list[int] = []
+        virt: list[int] = []
+        cpu: list[float] = []
+        b = self._blocks
+        cols = [b[i::_B] for i in range(_B)]
+        for t0, meta, first, lo, hi, last, s, v, c in zip(*cols, strict=True):
+            n = meta & _COUNT
+            if t0 + n <= lo_tick:
+                continue
+            if meta & _ALL_EXACT:
+                j = n if first == last else (meta >> 16 & 0xFF if last == lo else meta >> 24)
+                start = lo_tick - t0 if t0 < lo_tick else 0
+                t += tl.span(t0 + start, n - start)
+                if start < j:
+                    res += [first * PAGE] * (j - start)
+                res += [last * PAGE] * (n - (j if j > start else start))
+                shr += [s * PAGE] * (n - start)
+                virt += [v * PAGE] * (n - start)
+                cpu += [c / 10] * (n - start)
+            else:
+                for i, val in _points(meta, n, first, lo, hi, last):
+                    if t0 + i >= lo_tick:
+                        t.append(tl.time(t0 + i))
+                        res.append(val * PAGE)
+                        shr.append(s * PAGE)
+                        virt.append(v * PAGE)
+                        cpu.append(c / 10)
+        rec = self._recent
+        start = max(0, lo_tick - self._rtick)
+        tail = rec[_R * start :]
+        t += tl.span(self._rtick + start, len(tail) // _R)
+        res += [p * PAGE for p in tail[0::_R]]
+        shr += [p * PAGE for p in tail[1::_R]]
+        virt += [p * PAGE for p in tail[2::_R]]
+        cpu += [c / 10 for c in tail[3::_R]]
+        return Series(key, self.name, self.baseline, tuple(t), tuple(res), tuple(shr),
+                      tuple(virt), tuple(cpu))  # fmt: skip
+
+    def summary(self, lo_tick: int) -> ResSummary:
+        latest = self._last_res * PAGE
+        b = self._blocks
+        skipped = 0  # stored samples before the window: only the oldest block or two
+        first_tick = -1
+        for p in range(0, len(b), _B):
+            t0, count = b[p], b[p + 1] & _COUNT
+            if t0 + count - 1 >= lo_tick:
+                skipped += max(0, lo_tick - t0)
+                first_tick = max(t0, lo_tick)
+                break
+            skipped += count
+        else:
+            count = len(self._recent) // _R
+            start = min(count, max(0, lo_tick - self._rtick))
+            skipped += start
+            if start < count:
+                first_tick = self._rtick + start
+        n = self.samples - skipped
+        if first_tick < 0 or n <= 0:
+            return ResSummary(0, 0.0, latest, latest, latest)
+        window = self._tl.time(self._last_tick) - self._tl.time(first_tick)
+        if self._last_change <= first_tick:  # flat over the whole window
+            return ResSummary(n, window, latest, latest, latest)
+        lo = min(self._blo, self._rlo, self._last_res)
+        hi = max(self._bhi, self._rhi, self._last_res)
+        return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
+
+
+def _points(
+    meta: int, n: int, first: int, lo: int, hi: int, last: int
+) -> tuple[tuple[int, int], ...]:
+    """A block's points, in time order: first, minimum, maximum, last (each index once)."""
+    if lo == hi:
+        return ((0, first), (n - 1, last)) if n > 1 else ((0, first),)
+    i_lo, i_hi = meta >> 16 & 0xFF, meta >> 24
+    a, va, c, vc = (i_lo, lo, i_hi, hi) if i_lo < i_hi else (i_hi, hi, i_lo, lo)
+    if a:
+        return (
+            ((0, first), (a, va), (c, vc), (n - 1, last))
+            if c < n - 1
+            else ((0, first), (a, va), (c, vc))
         )
+    return ((a, va), (c, vc), (n - 1, last)) if c < n - 1 else ((a, va), (c, vc))
 
 
 class History:
@@ -135,6 +441,10 @@ class History:
         self.capacity = capacity_for(history_s, interval_s)
         self.grace_s = grace_s
         self.max_processes = max_processes
+        # Block length in samples: about BLOCK_S seconds, and indices within it fit in a byte.
+        self.block = max(2, min(255, round(BLOCK_S / (interval_s if interval_s > 0 else 1.0))))
+        self._tl = _Timeline(self.capacity + 1)
+        self._first = (-1, 0)  # (tick, first tick in the window) cached: the same for everybody
         self._procs: dict[ProcKey, ProcHistory] = {}
         self._lock = threading.Lock()
         self.now = 0.0
@@ -146,23 +456,64 @@ class History:
         return key in self._procs
 
     def ingest(self, snap: Snapshot) -> None:
-        """Append every process of a snapshot, then drop identities gone for longer than grace."""
+        """Append every process of a snapshot, then drop identities gone for longer than grace.
+
+        A snapshot not later than the previous one is ignored: times must stay increasing.
+        """
         t = snap.t_mono
         with self._lock:
+            if self._tl.tick >= 0 and t <= self.now:
+                return
             self.now = t
+            tick = self._tl.push(t)
             procs = self._procs
             for p in snap.procs:
                 h = procs.get(p.key)
                 if h is None:
                     if len(procs) >= self.max_processes:
                         continue
-                    h = ProcHistory(self.capacity, p.name, Baseline(t, p.res, p.shr, p.virt))
+                    base = Baseline(t, p.res, p.shr, p.virt)
+                    h = ProcHistory(self.capacity, p.name, base, self._tl, self.block)
                     procs[p.key] = h
-                h.append(t, p.res, p.shr, p.virt, p.cpu_percent)
+                # Inlined append: this runs for every process on every tick.
+                vals = h._vals if p is h._prev else h._values(p)
+                r = vals[0]
+                if r != h._last_res:
+                    h._last_res = r
+                    h._last_change = tick
+                    if r < h._rlo:
+                        h._rlo = r
+                    if r > h._rhi:
+                        h._rhi = r
+                if h._last_tick != tick - 1:
+                    h._restart(tick)
+                h._recent.extend(vals)
+                h.samples += 1
+                h._last_tick = tick
+                h.last_seen = t
+                if tick >= h._hold and len(h._recent) >= h._limit:
+                    h._compact(tick)
             cutoff = t - self.grace_s
             stale = [k for k, h in procs.items() if h.last_seen < cutoff]
             for k in stale:
                 del procs[k]
+
+    def _first_tick(self) -> int:
+        """The oldest tick a reader may see: within the capacity and the window (under lock)."""
+        tl = self._tl
+        if self._first[0] == tl.tick:
+            return self._first[1]
+        since = self.now - self.history_s
+        a = max(tl.oldest(), tl.tick - self.capacity + 1)
+        z = tl.tick + 1
+        while a < z:  # the first tick at or after since (times are increasing)
+            m = (a + z) // 2
+            if tl.time(m) < since:
+                a = m + 1
+            else:
+                z = m
+        self._first = (tl.tick, a)
+        return a
 
     def get(self, key: ProcKey) -> ProcHistory | None:
         return self._procs.get(key)
@@ -177,17 +528,28 @@ class History:
             h = self._procs.get(key)
             if h is None:
                 return None
-            return h.series(key, since=self.now - self.history_s)
+            return h.series(key, self._first_tick())
 
     def res_series(self, key: ProcKey) -> tuple[list[float], list[int]] | None:
-        """Times and RES within the window: what the growth detector judges."""
+        """Times and RES within the window: what the growth detector judges.
+
+        Every sample of the last ``RECENT`` ticks and of every block in which RES changed at most
+        once; older stretches in which RES moved more are represented by their first, minimum,
+        maximum and last samples (see the module docstring). Times are strictly increasing.
+        """
         with self._lock:
             h = self._procs.get(key)
             if h is None:
                 return None
-            t, res = h.times(), h.res_bytes()
-        start = bisect.bisect_left(t, self.now - self.history_s)
-        return t[start:], res[start:]
+            return h.res_points(self._first_tick())
+
+    def summary(self, key: ProcKey) -> ResSummary | None:
+        """Sample count, window length and RES range, without copying the series."""
+        with self._lock:
+            h = self._procs.get(key)
+            if h is None:
+                return None
+            return h.summary(self._first_tick())
 
     def is_alive(self, key: ProcKey) -> bool:
         h = self._procs.get(key)

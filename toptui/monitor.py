@@ -1,16 +1,30 @@
 """The core loop shared by the screen and batch mode: sample → history → analysis → Frame.
 
 Nothing here imports Textual. The screen runs :meth:`Monitor.step` in a worker thread and posts the
-resulting :class:`Frame` to the UI; batch mode calls it in a plain loop. Judging every process on
-every tick would cost O(processes × history); instead each process is judged at most every
-``judge_every_s`` seconds (staggered by pid so the work spreads across ticks); the detector itself
-returns at once for a series whose range is below the leak magnitude.
+resulting :class:`Frame` to the UI; batch mode calls it in a plain loop.
+
+Judging every process on every tick would cost O(processes × history), so:
+
+* each process is judged at most every ``judge_every_s`` seconds, staggered by pid so the work
+  spreads across ticks;
+* a process whose RES moved less than ``QUIET_BYTES`` over its whole window, and whose last full
+  judgement was on such a window, is not judged again: the detector needs 1 MiB of growth and
+  cannot find it in a quarter of that. Its verdict is kept, with the new sample count and window
+  (its reasons stay those of that last judgement). The history answers the range from its
+  per-block minima and maxima without copying the series. ``urgent`` keys (the process on
+  screen) are always judged in full;
+* a verdict's ``samples`` and ``window_s`` are the samples taken within the window, whether or not
+  the history has summarised older ones;
+* full judgements stop for the tick once they have taken ``judge_budget_s`` of CPU; the rest stay
+  due and go first next tick (oldest verdict first), so a machine full of busy processes costs a
+  bounded slice of a core and each verdict is merely refreshed less often.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from toptui.analysis.growth import GrowthVerdict, judge
@@ -19,6 +33,11 @@ from toptui.model import ProcKey, Snapshot
 from toptui.sampling.sampler import Sampler
 
 COLLECTING = "collecting"
+NO_LEAK = "no_leak"
+# Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
+# is below this holds nothing for it to find.
+QUIET_BYTES = 256 * 1024
+JUDGE_BUDGET_S = 0.010  # CPU for full detector runs per refresh (then the rest wait a tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +80,9 @@ class Monitor:
         self.judge_every_s = judge_every_s
         self.verdicts: dict[ProcKey, GrowthVerdict] = {}
         self._judged_at: dict[ProcKey, float] = {}
+        self._quiet: set[ProcKey] = set()  # last judged on a window with RES range < QUIET_BYTES
+        self.judge_budget_s = JUDGE_BUDGET_S
+        self.judged = 0  # full detector runs so far (the rest were quiet and refreshed)
         self.tick = 0
         self.last: Frame | None = None
         self.recorder = recorder
@@ -89,35 +111,87 @@ class Monitor:
 
     def judge_now(self, key: ProcKey) -> GrowthVerdict | None:
         """Judge one process immediately (the detail view wants a fresh verdict)."""
-        data = self.history.res_series(key)
-        if data is None:
-            return None
-        verdict = judge(*data, available_bytes=self._available())
-        self.verdicts[key] = verdict
-        self._judged_at[key] = self.history.now
+        verdict = self._judge(key, self._available())
+        if verdict is not None:
+            self._judged_at[key] = self.history.now
         return verdict
 
     def _available(self) -> float | None:
         return float(self.last.snapshot.system.memory.available) if self.last else None
 
+    def _judge(self, key: ProcKey, available: float | None) -> GrowthVerdict | None:
+        """Run the detector on the window; remember whether that window was quiet."""
+        data = self.history.res_series(key)
+        if data is None:
+            return None
+        t, res = data
+        verdict = judge(t, res, available_bytes=available)
+        self.judged += 1
+        if res and max(res) - min(res) < QUIET_BYTES:
+            self._quiet.add(key)
+        else:
+            self._quiet.discard(key)
+        self.verdicts[key] = verdict = self._counted(key, verdict)
+        return verdict
+
+    def _counted(self, key: ProcKey, verdict: GrowthVerdict) -> GrowthVerdict:
+        """The verdict with the samples taken in the window (older ones may be summarised)."""
+        s = self.history.summary(key)
+        if s is None or (s.samples == verdict.samples and s.window_s == verdict.window_s):
+            return verdict
+        return replace(verdict, samples=s.samples, window_s=s.window_s)
+
+    def _refresh_quiet(self, key: ProcKey) -> bool:
+        """Keep a quiet process's verdict without judging it again, if it is still quiet."""
+        prev = self.verdicts.get(key)
+        if prev is None or prev.verdict != NO_LEAK or key not in self._quiet:
+            return False
+        s = self.history.summary(key)
+        if s is None or s.hi - s.lo >= QUIET_BYTES:
+            return False
+        if s.samples != prev.samples or s.window_s != prev.window_s:
+            self.verdicts[key] = replace(prev, samples=s.samples, window_s=s.window_s)
+        return True
+
     def _judge_due(self, snap: Snapshot, urgent: set[ProcKey]) -> None:
         now = snap.t_mono
-        alive = set()
+        every = self.judge_every_s
+        judged_at = self._judged_at
+        history = self.history
         available = float(snap.system.memory.available)
+        alive = set()
+        due: list[tuple[float, ProcKey, int]] = []
         for p in snap.procs:
             key = p.key
             alive.add(key)
-            last = self._judged_at.get(key)
-            due = last is None or now - last >= self.judge_every_s
-            if not due and key not in urgent:
+            last = judged_at.get(key)
+            if key in urgent:
+                if self._judge(key, available) is not None:
+                    judged_at[key] = now
+            elif last is None:
+                # Never judged: first in line (it is cheap: collecting), from its second sample
+                # on; one sample is no trend, and at start-up that is every process.
+                h = history.get(key)
+                if h is not None and len(h) >= 2:
+                    due.append((-1.0, key, p.pid))
+            elif now - last >= every:
+                due.append((last, key, p.pid))
+        due.sort()
+        clock = time.thread_time
+        deadline = clock() + self.judge_budget_s
+        full = 0
+        for last, key, pid in due:
+            if self._refresh_quiet(key):
+                judged_at[key] = now
                 continue
-            data = self.history.res_series(key)
-            if data is None:
+            if full and clock() > deadline:
+                continue  # over budget: stays due, and is among the first next tick
+            if self._judge(key, available) is None:
                 continue
-            self.verdicts[key] = judge(*data, available_bytes=available)
+            full += 1
             # Offset the next judgement by pid so processes spread over the judging period.
-            jitter = (p.pid % 7) / 7.0 * self.judge_every_s if last is None else 0.0
-            self._judged_at[key] = now - jitter
+            judged_at[key] = now - ((pid % 7) / 7.0 * every if last < 0 else 0.0)
         for key in [k for k in self.verdicts if k not in alive and k not in self.history]:
             del self.verdicts[key]
-            self._judged_at.pop(key, None)
+            judged_at.pop(key, None)
+            self._quiet.discard(key)

@@ -4,6 +4,9 @@ Per process and tick this reads two small files: ``stat`` (state, ppid, CPU tick
 threads, start time) and ``statm`` (VIRT, RES, SHR in pages, exactly what top shows). ``status``
 (the effective uid) and ``cmdline`` are read once, when a process is first seen. Every read can
 race with the process exiting; the caller treats :class:`Gone` as "not in this snapshot".
+
+The sampler's sweep inlines :func:`read_raw` and :func:`stat_fields` (the hot path costs about as
+much Python as the two reads cost kernel time); :func:`parse_stat` is the readable equivalent.
 """
 
 from __future__ import annotations
@@ -33,25 +36,35 @@ class StatFields:
     starttime: int  # clock ticks after boot
 
 
-def parse_stat(data: bytes) -> StatFields:
-    """Parse /proc/PID/stat; the name may hold spaces and parentheses, so split at the LAST ')'."""
+# Indices into ``data[rfind(b")") + 2:].split()`` (field N of proc(5) lives at N - 3).
+STATE, PPID, FLAGS, UTIME, STIME = 0, 1, 6, 11, 12
+PRIORITY, NICE, THREADS, STARTTIME = 15, 16, 17, 19
+PF_KTHREAD = 0x00200000  # in FLAGS: a kernel thread (no command line, no memory of its own)
+
+
+def stat_fields(data: bytes) -> tuple[str, list[bytes]]:
+    """The name and the split fields after it: the cheap core of :func:`parse_stat`."""
     open_paren = data.find(b"(")
     close_paren = data.rfind(b")")
     if open_paren < 0 or close_paren < open_paren:
         raise ValueError("malformed stat")
     name = data[open_paren + 1 : close_paren].decode("utf-8", "replace")
-    rest = data[close_paren + 2 :].split()
-    # rest[0] is field 3 (state); field N lives at rest[N - 3].
+    return name, data[close_paren + 2 :].split()
+
+
+def parse_stat(data: bytes) -> StatFields:
+    """Parse /proc/PID/stat; the name may hold spaces and parentheses, so split at the LAST ')'."""
+    name, rest = stat_fields(data)
     return StatFields(
         name=name,
-        state=rest[0].decode("ascii", "replace"),
-        ppid=int(rest[1]),
-        utime=int(rest[11]),
-        stime=int(rest[12]),
-        priority=int(rest[15]),
-        nice=int(rest[16]),
-        threads=int(rest[17]),
-        starttime=int(rest[19]),
+        state=rest[STATE].decode("ascii", "replace"),
+        ppid=int(rest[PPID]),
+        utime=int(rest[UTIME]),
+        stime=int(rest[STIME]),
+        priority=int(rest[PRIORITY]),
+        nice=int(rest[NICE]),
+        threads=int(rest[THREADS]),
+        starttime=int(rest[STARTTIME]),
     )
 
 
@@ -63,18 +76,36 @@ def parse_statm(data: bytes) -> tuple[int, int, int]:
 
 def parse_status_euid(data: bytes) -> int | None:
     """Effective uid from /proc/PID/status (top's USER is the effective user)."""
-    for line in data.splitlines():
-        if line.startswith(b"Uid:"):
-            parts = line.split()
-            if len(parts) >= 3:
-                return int(parts[2])
-    return None
+    at = data.find(b"\nUid:")
+    if at < 0:
+        if not data.startswith(b"Uid:"):
+            return None
+        at = -1
+    end = data.find(b"\n", at + 1)
+    parts = data[at + 1 : end if end >= 0 else len(data)].split()
+    return int(parts[2]) if len(parts) >= 3 else None
 
 
 def parse_cmdline(data: bytes) -> str:
     """NUL-separated argv to one line; invalid UTF-8 and control characters are made printable."""
     text = data.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+    if text.isprintable():  # nearly always: skip the per-character pass
+        return text
     return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def read_raw(path: str, size: int = 4096) -> bytes | None:
+    """One small /proc file in open/read/close, or None if it cannot be read (gone, denied)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_file(path: str, size: int = 4096) -> bytes:
@@ -93,18 +124,36 @@ def read_file(path: str, size: int = 4096) -> bytes:
 
 def read_cmdline(pid: int, limit: int = 1 << 20) -> str:
     """The full command line (bounded, a process controls its length); '' for kernel threads."""
-    path = f"{PROC}/{pid}/cmdline"
     try:
-        with open(path, "rb") as f:
-            data = f.read(limit)
-    except (FileNotFoundError, ProcessLookupError, PermissionError, OSError):
+        fd = os.open(f"{PROC}/{pid}/cmdline", os.O_RDONLY)
+    except OSError:
         return ""
-    return parse_cmdline(data)
+    chunks: list[bytes] = []
+    size = 0
+    want = 4096  # nearly every command line fits: one read, and a short read is the end
+    try:
+        while size < limit:
+            chunk = os.read(fd, min(want, limit - size))
+            chunks.append(chunk)
+            size += len(chunk)
+            if len(chunk) < want:
+                break
+            want = 65536
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    return parse_cmdline(b"".join(chunks))
 
 
 def list_pids() -> list[int]:
     """Numeric entries of /proc: every process the kernel lets us see."""
     return [int(name) for name in os.listdir(PROC) if name.isdigit()]
+
+
+def list_pid_names() -> list[str]:
+    """The same entries as text: the sweep builds paths from them and never needs the number."""
+    return [name for name in os.listdir(PROC) if name.isdigit()]
 
 
 def boot_time() -> float:

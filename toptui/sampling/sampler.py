@@ -1,8 +1,9 @@
 """One snapshot of every process per call: the only place that talks to the operating system.
 
-On Linux the sweep reads /proc directly (two small files per process); elsewhere it falls back to
-psutil. Either way the sampler owns all sampling state (previous CPU ticks, the uid → name cache,
-one-time fields of known processes) and must be called from one thread only.
+On Linux the sweep reads /proc directly (two small files per process, one for an idle one);
+elsewhere it falls back to psutil. Either way the sampler owns all sampling state (previous CPU
+ticks, the uid → name cache, one-time fields of known processes) and must be called from one
+thread only.
 """
 
 from __future__ import annotations
@@ -26,12 +27,20 @@ CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 @dataclass(slots=True)
 class _Known:
-    """What is read once per process identity (htop's 'one-time work only for new processes')."""
+    """One process identity: what is read once (htop's 'one-time work only for new processes'),
+    plus the raw files and the sample of the last sweep, so an unchanged process costs two reads
+    and two comparisons instead of parsing and building a new row."""
 
+    key: ProcKey
     user: str
     command: str
     prev_ticks: int
     create_time: float
+    stat_path: str
+    statm_path: str
+    stat: bytes = b""
+    statm: bytes = b""
+    sample: ProcSample | None = None
 
 
 class _UserNames:
@@ -59,7 +68,11 @@ class Sampler:
     def __init__(self, pids: Iterable[int] | None = None, clock: Callable[[], float] | None = None):
         self._only = frozenset(pids) if pids else None
         self._clock = clock or time.monotonic
-        self._known: dict[ProcKey, _Known] = {}
+        self._known: dict[ProcKey, _Known] = {}  # psutil fallback
+        self._by_pid: dict[str, _Known] = {}  # /proc: by the directory name, checked by start time
+        # With -p, read just those directories: no listing of /proc at all.
+        self._only_names = [str(p) for p in sorted(self._only)] if self._only else None
+        self._mem_total = 0.0
         self._users = _UserNames()
         self._system = SystemReader()
         self._last_t: float | None = None
@@ -84,71 +97,141 @@ class Sampler:
     # -- Linux: /proc directly ---------------------------------------------------------------
 
     def _sweep_proc(self, interval: float, first: bool, mem_total: float) -> list[ProcSample]:
-        known = self._known
-        seen: dict[ProcKey, _Known] = {}
+        """Read stat and statm of every process, skipping what cannot have changed.
+
+        A sleeping process's ``stat`` is byte-for-byte the same from tick to tick: nothing in it
+        moved (CPU ticks, page faults, state, last CPU, RSS, VIRT). Then its row is last sweep's
+        as long as that row showed no CPU use, and comparing bytes is far cheaper than parsing
+        and building a ProcSample. Its ``statm`` is not read again either: ``stat`` holds VIRT
+        (vsize) and RES (rss) themselves, and SHR (file + shmem pages) cannot move without RES
+        moving too, except by an anonymous page appearing in the same interval without a page
+        fault of its own, exactly offsetting it. That halves the kernel work for idle processes
+        (the reads cost more than all the Python here). Everything else is read and parsed
+        afresh, so the figures are the files'.
+        """
+        if mem_total != self._mem_total:  # %MEM of every cached row would be stale
+            self._mem_total = mem_total
+            for info in self._by_pid.values():
+                info.sample = None
+        by_pid = self._by_pid
+        seen: dict[str, _Known] = {}
         out: list[ProcSample] = []
-        pids = procfs.list_pids()
-        if self._only is not None:
-            pids = [p for p in pids if p in self._only]
-        for pid in pids:
-            base = f"/proc/{pid}/"
-            try:
-                st = procfs.parse_stat(procfs.read_file(base + "stat"))
-                size, resident, shared = procfs.parse_statm(procfs.read_file(base + "statm"))
-            except (procfs.Gone, PermissionError, ValueError, IndexError, OSError):
-                continue  # gone mid-read, or unreadable: not half a row
-            key = (pid, st.starttime)
-            info = known.get(key)
-            ticks = st.utime + st.stime
+        append = out.append
+        os_open, os_read, os_close, rdonly = os.open, os.read, os.close, os.O_RDONLY
+        names = self._only_names if self._only_names is not None else procfs.list_pid_names()
+        for name in names:
+            info = by_pid.get(name)
             if info is None:
-                info = self._first_sight(pid, st, base)
-                # A process born during the interval ran all its ticks within it (as top counts).
-                info.prev_ticks = ticks if first else 0
-            seen[key] = info
-            cpu = 0.0
-            if interval > 0:
-                cpu = max(0.0, (ticks - info.prev_ticks) / CLK_TCK / interval * 100.0)
-            info.prev_ticks = ticks
-            res = resident * PAGE_SIZE
-            out.append(
-                ProcSample(
-                    key=key,
-                    pid=pid,
-                    ppid=st.ppid,
-                    user=info.user,
-                    name=st.name,
-                    command=info.command or f"[{st.name}]",
-                    state=st.state,
-                    priority=st.priority,
-                    nice=st.nice,
-                    threads=st.threads,
-                    virt=size * PAGE_SIZE,
-                    res=res,
-                    shr=shared * PAGE_SIZE,
-                    cpu_percent=cpu,
-                    mem_percent=100.0 * res / mem_total,
-                    cpu_time=ticks / CLK_TCK,
-                    create_time=self._boot + st.starttime / CLK_TCK,
-                )
-            )
-        self._known = seen  # sweep: identities not seen this tick are forgotten
+                stat_path = f"/proc/{name}/stat"
+                statm_path = stat_path + "m"
+            else:
+                stat_path, statm_path = info.stat_path, info.statm_path
+            # Inlined procfs.read_raw: this loop runs for every process on every tick.
+            try:
+                fd = os_open(stat_path, rdonly)
+            except OSError:
+                continue  # gone (or never there)
+            try:
+                data = os_read(fd, 2048)
+            except OSError:
+                continue
+            finally:
+                os_close(fd)
+            if info is not None and data == info.stat:  # nothing moved (see above)
+                prev = info.sample
+                if prev is not None and prev.cpu_percent == 0.0:
+                    seen[name] = info
+                    append(prev)  # frozen, so sharing last sweep's row is safe
+                    continue
+                mdata = info.statm
+            else:
+                try:
+                    fd = os_open(statm_path, rdonly)
+                except OSError:
+                    continue
+                try:
+                    mdata = os_read(fd, 512)
+                except OSError:
+                    continue
+                finally:
+                    os_close(fd)
+            try:
+                sample, info = self._parse(name, info, data, mdata, interval, first, mem_total)
+            except (ValueError, IndexError):
+                continue  # half-written or unreadable: not half a row
+            seen[name] = info
+            append(sample)
+        self._by_pid = seen  # sweep: identities not seen this tick are forgotten
         return out
 
-    def _first_sight(self, pid: int, st: procfs.StatFields, base: str) -> _Known:
+    def _parse(
+        self,
+        name: str,
+        info: _Known | None,
+        data: bytes,
+        mdata: bytes,
+        interval: float,
+        first: bool,
+        mem_total: float,
+    ) -> tuple[ProcSample, _Known]:
+        comm, rest = procfs.stat_fields(data)
+        starttime = int(rest[procfs.STARTTIME])
+        ticks = int(rest[procfs.UTIME]) + int(rest[procfs.STIME])
+        pid = int(name)
+        if info is None or info.key[1] != starttime:  # new, or a reused pid: a new identity
+            kthread = bool(int(rest[procfs.FLAGS]) & procfs.PF_KTHREAD)
+            info = self._first_sight(pid, starttime, f"/proc/{name}/", kthread)
+            # A process born during the interval ran all its ticks within it (as top counts).
+            info.prev_ticks = ticks if first else 0
+        cpu = 0.0
+        if interval > 0:
+            cpu = max(0.0, (ticks - info.prev_ticks) / CLK_TCK / interval * 100.0)
+        info.prev_ticks = ticks
+        size, resident, shared = procfs.parse_statm(mdata)
+        res = resident * PAGE_SIZE
+        state = rest[procfs.STATE]
+        sample = ProcSample(
+            key=info.key,
+            pid=pid,
+            ppid=int(rest[procfs.PPID]),
+            user=info.user,
+            name=comm,
+            command=info.command or f"[{comm}]",
+            state=_STATES.get(state) or state.decode("ascii", "replace"),
+            priority=int(rest[procfs.PRIORITY]),
+            nice=int(rest[procfs.NICE]),
+            threads=int(rest[procfs.THREADS]),
+            virt=size * PAGE_SIZE,
+            res=res,
+            shr=shared * PAGE_SIZE,
+            cpu_percent=cpu,
+            mem_percent=100.0 * res / mem_total,
+            cpu_time=ticks / CLK_TCK,
+            create_time=info.create_time,
+        )
+        info.stat, info.statm, info.sample = data, mdata, sample
+        return sample, info
+
+    def _first_sight(self, pid: int, starttime: int, base: str, kthread: bool) -> _Known:
+        """USER and the command line, read once per identity.
+
+        USER is the owner of the /proc/PID directory, exactly as top gets it: the kernel keeps
+        that the effective uid (even for a non-dumpable process, whose files are root's) for
+        this very purpose, and one stat(2) is much cheaper than generating ``status``. A kernel
+        thread has no command line, so it is not read.
+        """
         try:
-            uid = procfs.parse_status_euid(procfs.read_file(base + "status", 8192))
-        except (procfs.Gone, PermissionError, OSError, ValueError):
+            uid: int | None = os.stat(base).st_uid
+        except OSError:
             uid = None
-        if uid is None:
-            try:
-                uid = os.stat(base).st_uid
-            except OSError:
-                uid = None
         return _Known(
+            key=(pid, starttime),
             user=self._users(uid),
-            command=procfs.read_cmdline(pid),
+            command="" if kthread else procfs.read_cmdline(pid),
             prev_ticks=0,
-            create_time=self._boot + st.starttime / CLK_TCK,
+            create_time=self._boot + starttime / CLK_TCK,
+            stat_path=base + "stat",
+            statm_path=base + "statm",
         )
 
     # -- elsewhere: psutil -------------------------------------------------------------------
@@ -204,6 +287,9 @@ class Sampler:
         self._known = seen
         return out
 
+
+# One str object per state letter instead of one decode per process and tick.
+_STATES = {s.encode(): s for s in "RSDZTtWXxKPI"}
 
 _PSUTIL_STATES = {
     psutil.STATUS_RUNNING: "R",

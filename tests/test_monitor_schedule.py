@@ -1,0 +1,103 @@
+"""The monitor's judging schedule: quiet processes cost no detector runs, busy ones a bounded
+slice of CPU per refresh, and neither changes what a verdict says."""
+
+from dataclasses import replace
+
+from test_history import SYSTEM, proc
+
+from toptui.analysis.growth import judge
+from toptui.model import Snapshot
+from toptui.monitor import Monitor
+
+MIB = 1024 * 1024
+
+
+class Script:
+    """A sampler replaying RES per process and tick: ``res(pid, tick)``."""
+
+    def __init__(self, pids: list[int], res) -> None:
+        self.pids, self.res, self.tick = pids, res, 0
+        self.rows = {pid: proc(pid, pid, MIB) for pid in pids}
+
+    def sample(self) -> Snapshot:
+        procs = []
+        for pid in self.pids:
+            value = self.res(pid, self.tick)
+            row = self.rows[pid]
+            if row.res != value:  # like the real sampler: the same object when nothing moved
+                row = self.rows[pid] = replace(row, res=value)
+            procs.append(row)
+        snap = Snapshot(1000.0 + self.tick, 0.0, 1.0, SYSTEM, tuple(procs))
+        self.tick += 1
+        return snap
+
+
+def run(script: Script, ticks: int, **kw) -> Monitor:
+    mon = Monitor(script, interval_s=1.0, history_s=kw.pop("history_s", 600.0),
+                  judge_every_s=kw.pop("judge_every_s", 5.0))  # fmt: skip
+    for key, value in kw.items():
+        setattr(mon, key, value)
+    for _ in range(ticks):
+        mon.step()
+    return mon
+
+
+def fresh(mon: Monitor, key):
+    t, res = mon.history.res_series(key)
+    return judge(t, res, available_bytes=float(SYSTEM.memory.available))
+
+
+def test_quiet_processes_are_not_judged_again_but_their_verdicts_stay_true():
+    # 40 idle processes and 10 that wiggle by a few pages; everybody due every tick.
+    def res(pid: int, i: int) -> int:
+        return (20 + pid) * MIB + (i % 3) * 4096 * (pid > 40)
+
+    mon = run(Script(list(range(1, 51)), res), 120, judge_every_s=1.0)
+    judged = mon.judged
+    for _ in range(60):
+        mon.step()
+    assert mon.judged == judged  # a minute more: not one more detector run
+    for key, v in mon.verdicts.items():
+        s = mon.history.summary(key)
+        assert v.verdict == fresh(mon, key).verdict == "no_leak"
+        assert (v.samples, v.window_s) == (s.samples, s.window_s)  # refreshed all the same
+
+
+def test_a_quiet_process_that_starts_leaking_is_judged_and_flagged():
+    def res(pid: int, i: int) -> int:
+        return 30 * MIB + (max(0, i - 100) * MIB if pid == 7 else 0)
+
+    mon = run(Script([6, 7], res), 100)
+    assert mon.verdicts[(7, 7)].verdict == "no_leak"
+    for _ in range(120):
+        mon.step()
+    assert mon.verdicts[(7, 7)].verdict == "leak"
+    assert mon.verdicts[(6, 6)].verdict == "no_leak"
+
+
+def test_full_judgements_stop_at_the_budget_and_the_rest_wait_their_turn():
+    # Every process moves by MiBs every tick: none is quiet.
+    script = Script(list(range(1, 31)), lambda pid, i: (50 + (i + pid) % 7) * MIB)
+    mon = run(script, 60, judge_budget_s=0.0)
+    per_tick = []
+    for _ in range(40):
+        before = mon.judged
+        mon.step(urgent=[(3, 3)])
+        per_tick.append(mon.judged - before)
+    # With no budget: the urgent process, plus the one that is always let through.
+    assert max(per_tick) <= 2
+    # Oldest verdict first: every process gets its turn.
+    assert len(mon.verdicts) == 30
+    ages = [mon.history.now - at for at in mon._judged_at.values()]
+    assert max(ages) <= 40
+
+
+def test_without_pressure_every_process_is_judged_every_period():
+    script = Script(list(range(1, 21)), lambda pid, i: (50 + (i + pid) % 7) * MIB)
+    mon = run(script, 120)
+    before = mon.judged
+    for _ in range(10):
+        mon.step()
+    assert mon.judged - before == 2 * 20  # each once per 5 s
+    for key, v in mon.verdicts.items():
+        assert v.verdict == fresh(mon, key).verdict
