@@ -11,6 +11,7 @@ import sys
 import pytest
 from test_app import SIZE, wait_for
 
+from toptui.columns import RowContext
 from toptui.views.app import TopApp
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
@@ -236,3 +237,20 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks())
             assert [k[0] for k, _ in app.frame.leaks()] == [leaker.pid]
             assert "replay" in str(app.query_one("#summary").content)
+
+
+async def test_pss_column_is_read_for_visible_rows(sleepers):
+    app = TopApp(interval_s=0.1, pids=[s.pid for s in sleepers], sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("down", "down", "down", "space", "enter")
+        await pilot.pause()
+        names = [c.name for c in app.table.columns]
+        assert "PSS" in names
+        await wait_for(pilot, lambda: all(p.extras is not None for p in app.table.rows))
+        col = names.index("PSS")
+        cells = [c.cell(app.table.rows[0], RowContext()) for c in app.table.columns]
+        assert cells[col].strip() not in ("", "?")
+        assert app.table.rows[0].extras.pss > 0

@@ -123,3 +123,25 @@ def test_settings_round_trip_and_damaged_file(tmp_path):
     path.write_text(json.dumps({"sort": "BOGUS", "unit": 2}))
     loaded, warning = settings.load(path)
     assert loaded.sort == "%CPU" and loaded.unit == 2 and "sort" in warning
+
+
+def test_extras_of_a_real_child_match_its_smaps_rollup():
+    from children import MemoryChild
+
+    from toptui.sampling.sampler import Sampler
+
+    with MemoryChild(start_mib=16) as child:
+        sampler = Sampler(pids=[child.pid])
+        first = sampler.sample()
+        (p,) = first.procs
+        assert p.extras is None  # nothing asked for: nothing costly read
+        sampler.extras_for = frozenset({p.key})
+        sampler.sample()
+        (p,) = sampler.sample().procs
+        assert p.extras is not None
+        with open(f"/proc/{child.pid}/smaps_rollup") as f:
+            fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in f.readlines()[1:]}
+        assert p.extras.uss >= 16 * MIB
+        assert abs(p.extras.pss - fields["Pss"] * 1024) < 2 * MIB
+        assert p.extras.swap == fields["Swap"] * 1024
+        assert p.extras.read_rate is not None and p.extras.read_rate >= 0

@@ -89,6 +89,30 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+
+def _extra(p: ProcSample, field: str) -> float:
+    value = getattr(p.extras, field, None) if p.extras is not None else None
+    return -1.0 if value is None else float(value)
+
+
+def _extra_mem(p: ProcSample, field: str, c: RowContext) -> str:
+    """'' until read (off-screen rows are not read), '?' when the kernel would not say."""
+    if p.extras is None:
+        return ""
+    value = getattr(p.extras, field)
+    return "?" if value is None else fmt.scale_mem(value / 1024, 6, c.unit)
+
+
+def _extra_rate(p: ProcSample, field: str) -> str:
+    if p.extras is None:
+        return ""
+    value = getattr(p.extras, field)
+    return "?" if value is None else fmt.compact_bytes(value)
+
+
+# The columns whose figures are read only for the rows on screen.
+EXTRA_COLUMNS = ("PSS", "USS", "SWAP", "READ/s", "WRITE/s")
+
 # Columns a person can add with ``f`` (htop's F2); the tree view adds SUBTREE by itself.
 OPTIONAL_COLUMNS: dict[str, Column] = {
     c.name: c
@@ -104,6 +128,25 @@ OPTIONAL_COLUMNS: dict[str, Column] = {
             True,
             lambda p, c: fmt.scale_mem(c.subtree_res / 1024, 7, c.unit),
             lambda p, v: p.res,
+        ),
+        Column("PSS", 6, True, lambda p, c: _extra_mem(p, "pss", c), lambda p, v: _extra(p, "pss")),
+        Column("USS", 6, True, lambda p, c: _extra_mem(p, "uss", c), lambda p, v: _extra(p, "uss")),
+        Column(
+            "SWAP", 6, True, lambda p, c: _extra_mem(p, "swap", c), lambda p, v: _extra(p, "swap")
+        ),
+        Column(
+            "READ/s",
+            7,
+            True,
+            lambda p, c: _extra_rate(p, "read_rate"),
+            lambda p, v: _extra(p, "read_rate"),
+        ),
+        Column(
+            "WRITE/s",
+            7,
+            True,
+            lambda p, c: _extra_rate(p, "write_rate"),
+            lambda p, v: _extra(p, "write_rate"),
         ),
     )
 }

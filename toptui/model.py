@@ -14,6 +14,20 @@ ProcKey = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
+class Extras:
+    """Costlier figures, read only for the rows on screen when their columns are shown.
+
+    None means "could not be read" (another user's process): shown as ``?``, never as 0.
+    """
+
+    pss: int | None = None  # proportional set size (smaps_rollup), bytes
+    uss: int | None = None  # unique set size: Private_Clean + Private_Dirty, bytes
+    swap: int | None = None  # swapped-out anonymous memory, bytes
+    read_rate: float | None = None  # storage bytes read per second (/proc/PID/io), None at first
+    write_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProcSample:
     """One process as seen in one sweep, in top's own units (bytes, seconds, percent)."""
 
@@ -34,6 +48,7 @@ class ProcSample:
     mem_percent: float
     cpu_time: float
     create_time: float  # epoch seconds
+    extras: Extras | None = None
 
     @property
     def pr_text(self) -> str:

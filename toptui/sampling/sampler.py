@@ -13,12 +13,13 @@ import pwd
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
 
 from toptui.model import ProcKey, ProcSample, Snapshot
 from toptui.sampling import procfs
+from toptui.sampling.extras import ExtrasReader
 from toptui.sampling.system import SystemReader
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -74,10 +75,15 @@ class Sampler:
         self._only_names = [str(p) for p in sorted(self._only)] if self._only else None
         self._mem_total = 0.0
         self._users = _UserNames()
+        self._extras = ExtrasReader()
         self._system = SystemReader()
         self._last_t: float | None = None
         self._linux = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
         self._boot = procfs.boot_time() if self._linux else psutil.boot_time()
+
+    # Identities whose PSS/USS/swap/I/O to read (the rows on screen when those columns are
+    # shown). The UI thread replaces the whole frozenset; the sampler thread only reads it.
+    extras_for: frozenset[ProcKey] = frozenset()
 
     def sample(self) -> Snapshot:
         t_mono = self._clock()
@@ -91,6 +97,13 @@ class Sampler:
             if self._linux
             else self._sweep_psutil(interval, first, total)
         )
+        wanted = self.extras_for
+        if wanted:
+            procs = [
+                replace(p, extras=self._extras.read(p.key, t_mono)) if p.key in wanted else p
+                for p in procs
+            ]
+            self._extras.forget_except(set(wanted))
         system = self._system.read([p.state for p in procs])
         return Snapshot(t_mono, time.time(), interval, system, tuple(procs))
 

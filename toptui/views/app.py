@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from toptui import control, settings
+from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, SnapshotSink
 from toptui.recording import export_history
@@ -191,6 +192,7 @@ class TopApp(App[int]):
         table = self.table
         table.set_frame(frame)
         self._selected_key = table.cursor_key
+        self._ask_for_extras()
         self._update_header()
         self.growth_panel.show(frame, self.monitor.history)
         screen = self.screen
@@ -199,6 +201,17 @@ class TopApp(App[int]):
         if self.monitor.record_error and not self._record_error_shown:
             self._record_error_shown = True
             self.notify(self.monitor.record_error, severity="error", timeout=10)
+
+    def _ask_for_extras(self) -> None:
+        """PSS/USS/swap/I/O are read for the visible rows only, and only when shown."""
+        sampler = self.monitor.sampler
+        if not hasattr(sampler, "extras_for"):
+            return  # a replay has no live processes to read
+        table = self.table
+        wanted = frozenset()
+        if any(c.name in EXTRA_COLUMNS for c in table.columns):
+            wanted = frozenset(table.visible_keys())
+        sampler.extras_for = wanted
 
     def _update_header(self) -> None:
         if self.frame is None:

@@ -12,6 +12,11 @@ DESCRIPTIONS = {
     "PPID": "parent process id",
     "nTH": "number of threads",
     "START": "when the process started",
+    "PSS": "proportional set size: shared pages split among their users (smaps_rollup)",
+    "USS": "unique set size: memory freed if the process exits",
+    "SWAP": "memory swapped out",
+    "READ/s": "bytes read from storage per second",
+    "WRITE/s": "bytes written to storage per second",
     "FULLCMD": "the full command line in COMMAND (also the c key)",
 }
 

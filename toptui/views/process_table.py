@@ -168,6 +168,10 @@ class ProcessTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self._refresh_changed()
 
+    def visible_keys(self) -> list[ProcKey]:
+        top = int(self.scroll_offset.y)
+        return [p.key for p in self.rows[top : top + self._body_height()]]
+
     @property
     def selected(self) -> ProcSample | None:
         return self.rows[self.cursor_index] if self.rows else None
