@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint screenshots bench clean
+.PHONY: install run test lint screenshots bench soak clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# toptui under process churn for MINUTES (default 30); its own detector must judge it no_leak.
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --minutes $(or $(MINUTES),30) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

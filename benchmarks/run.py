@@ -193,14 +193,14 @@ def screen(n: int, seconds: float = 60.0) -> None:
     toptui = str(Path(sys.executable).with_name("toptui"))
     lat = sorted(screen_bench.key_latency(toptui))
     p90 = lat[int(0.9 * (len(lat) - 1))]
+    detail = f"median {statistics.median(lat):.1f} ms, max {lat[-1]:.1f} ms, {len(lat)} keys"
     report(f"key press -> painted frame, {n} rows, 200x50", f"p90 {p90:5.1f} ms",
-           p90 / 50.0, "<= 50 ms",
-           f"median {statistics.median(lat):.1f} ms, max {lat[-1]:.1f} ms, {len(lat)} keys")  # fmt: skip
+           p90 / 50.0, "<= 50 ms", detail)  # fmt: skip
     ours = screen_bench.screen_cpu([toptui, "-d", "1"], seconds)
     htop = shutil.which("htop")
     label = f"screen CPU over {seconds:.0f} s at 1 s, {n} procs"
     if htop is None:
-        info(label, f"toptui {ours:.2f} s", "htop not installed (apt-get install htop): row skipped")
+        info(label, f"toptui {ours:.2f} s", "htop not installed (apt-get install htop): skipped")
         return
     theirs = screen_bench.screen_cpu([htop, "-d", "10"], seconds)
     report(label, f"toptui {ours:5.2f} s, htop {theirs:5.2f} s",

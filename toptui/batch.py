@@ -166,8 +166,9 @@ def run_batch(
             now = time.monotonic()
             if deadline < now - opts.delay_s:
                 # Far behind (suspended with Ctrl+Z, or a sweep overran): the time missed is a
-                # gap in the history, not a backlog of samples to take back to back.
-                deadline = now
+                # gap in the history, not a backlog of samples to take back to back; the next
+                # frame comes one period after the late one.
+                deadline = now + opts.delay_s
             # Schedule against a deadline so the period stays steady however long a sweep takes.
             if stop.wait(max(0.0, deadline - now)):
                 break

@@ -7,18 +7,23 @@ never a traceback. Textual is imported only when the screen is actually wanted.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import pwd
 import signal
+import stat
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from toptui import __version__
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
+    from textual.app import App
+
     from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
 
@@ -35,14 +40,30 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
-    return value
+# Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
+# (threading.TIMEOUT_MAX), and history / delay must not overflow to infinity.
+MIN_DELAY_S = 0.01
+MAX_DELAY_S = 86400.0
+MAX_HISTORY_S = 30 * 86400.0
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type for a number of seconds in [low, high]; NaN and infinity are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not low <= value <= high:  # also true for NaN
+            if value > high:
+                raise argparse.ArgumentTypeError(f"must be at most {high:.10g} seconds: {text!r}")
+            if value > 0:
+                raise argparse.ArgumentTypeError(f"must be at least {low:g} seconds: {text!r}")
+            raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+        return value
+
+    return parse
 
 
 def _positive_int(text: str) -> int:
@@ -80,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-d",
         "--delay",
-        type=_positive_float,
+        type=_seconds(MIN_DELAY_S, MAX_DELAY_S),
         default=DEFAULT_DELAY_S,
         metavar="SECONDS",
         help=f"refresh interval (default {DEFAULT_DELAY_S:g})",
@@ -104,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--history",
-        type=_positive_float,
+        type=_seconds(MIN_DELAY_S, MAX_HISTORY_S),
         default=3600.0,
         metavar="SECONDS",
         help="how much memory history to keep per process (default 3600)",
@@ -162,7 +183,7 @@ def _join_sort_values(argv: list[str]) -> list[str]:
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("-o", "--sort") and i + 1 < len(argv) and argv[i + 1][:1] in "+-":
+        if a in ("-o", "--sort") and i + 1 < len(argv) and argv[i + 1][:1] in ("+", "-"):
             out.append(f"{a}={argv[i + 1]}" if a == "--sort" else f"-o{argv[i + 1]}")
             i += 2
             continue
@@ -173,6 +194,12 @@ def _join_sort_values(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            # A terminal or pipe that is not UTF-8 (LANG=C elsewhere, PYTHONIOENCODING=ascii)
+            # must not turn an odd byte in a process name into a traceback.
+            reconfigure(errors="backslashreplace")
     if argv[:1] == ["analyze"]:
         from toptui.analyze import main as analyze_main
 
@@ -189,9 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     pids = _check_pids([p for group in args.pid for p in group]) if args.pid else None
-    user = _check_user(args.user) if args.user else None
+    user = _check_user(args.user) if args.user is not None else None
     try:
-        sort, desc = resolve_sort(args.sort or DEFAULT_SORT)
+        sort, desc = resolve_sort(DEFAULT_SORT if args.sort is None else args.sort)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if desc is None:
@@ -200,59 +227,192 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("-n only applies to batch mode (-b)")
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
-    recorder = _open_recorder(args.record) if args.record else None
-
     if args.batch:
-        from toptui.batch import BatchOptions, run_batch
-
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, lambda *_: stop.set())
-        opts = BatchOptions(
-            iterations=args.iterations,
-            delay_s=args.delay or DEFAULT_DELAY_S,
-            pids=pids,
-            user=user,
-            sort=sort,
-            descending=desc,
-            fmt=args.format,
-            history_s=args.history,
-        )
+        recorder = _open_recorder(args.record) if args.record else None
         try:
-            return run_batch(opts, stop=stop, recorder=recorder)
-        except BrokenPipeError:
-            # `toptui -b | head`: the reader left; say nothing, like top.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            return _run_batch(args, pids, user, sort, desc, recorder)
         finally:
             if recorder is not None:
                 recorder.close()
+    # The screen: what can be refused is refused before a recording file is created.
+    replay = _open_replay(args.replay) if args.replay else None
+    _check_terminal()
+    recorder = _open_recorder(args.record) if args.record else None
+    try:
+        return _run_screen(args, pids, user, sort, desc, recorder, replay)
+    finally:
+        if recorder is not None:
+            recorder.close()
 
+
+def _run_batch(
+    args: argparse.Namespace,
+    pids: frozenset[int] | None,
+    user: str | None,
+    sort: str,
+    desc: bool,
+    recorder: Recorder | None,
+) -> int:
+    from toptui.batch import BatchOptions, run_batch
+
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        raise UsageError("standard output is closed; batch mode writes there")
+    opts = BatchOptions(
+        iterations=args.iterations,
+        delay_s=args.delay or DEFAULT_DELAY_S,
+        pids=pids,
+        user=user,
+        sort=sort,
+        descending=desc,
+        fmt=args.format,
+        history_s=args.history,
+    )
+    with _StopSignals() as stop:
+        try:
+            run_batch(opts, stop=stop, recorder=recorder)
+        except BrokenPipeError:
+            # `toptui -b | head`: the reader left; say nothing, like top.
+            _drop_stdout()
+            return 0
+        except OSError as exc:  # a full disk, or a terminal that hung up (EIO)
+            _drop_stdout()
+            if stop.signum is None:
+                _say(f"cannot write the output: {exc.strerror or exc}")
+                return 1
+    return 130 if stop.signum == signal.SIGINT else 0
+
+
+class _StopSignals:
+    """Ends batch mode between two frames on SIGTERM, SIGHUP or SIGINT (Ctrl+C).
+
+    The signals are blocked and taken synchronously while batch mode waits for its next frame
+    (``sigtimedwait``), so none can cut a JSON line on stdout or a tick of a recording in half:
+    the run ends after a whole frame, as if ``-n`` had been reached. Where ``sigtimedwait`` is
+    missing (not Linux), a handler sets an event instead.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._sync = hasattr(signal, "sigtimedwait") and hasattr(signal, "pthread_sigmask")
+        self._event = threading.Event()
+        self._saved: dict[int, object] = {}
+        self._mask: set[int] | None = None
+
+    def __enter__(self) -> _StopSignals:
+        if self._sync:
+            self._mask = set(signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS))
+        else:
+            for sig in self.SIGNALS:
+                self._saved[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+        self._event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to ``timeout`` seconds; True once a stop signal has come."""
+        if self.signum is None and self._sync:
+            info = signal.sigtimedwait(self.SIGNALS, max(0.0, timeout or 0.0))
+            # CPython returns an uninitialised siginfo (si_signo 0) instead of None when the
+            # timeout ran out while the process was stopped (Ctrl+Z): only our signals count.
+            if info is not None and info.si_signo in self.SIGNALS:
+                self.signum = info.si_signo
+        elif self.signum is None:
+            self._event.wait(timeout)
+        return self.signum is not None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._mask is not None:
+            # Take what came meanwhile, so unblocking does not kill the process after all.
+            while signal.sigtimedwait(self.SIGNALS, 0) is not None:
+                pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if there still is one (a hung-up terminal takes it away too)."""
+    try:
+        sys.stderr.write(f"toptui: {line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _run_screen(
+    args: argparse.Namespace,
+    pids: frozenset[int] | None,
+    user: str | None,
+    sort: str,
+    desc: bool,
+    recorder: Recorder | None,
+    replay: ReplaySampler | None,
+) -> int:
     from toptui import settings
     from toptui.views.app import TopApp
 
-    prefs, warning = settings.load()
+    try:
+        prefs, warning = settings.load()
+    except (RecursionError, ValueError):  # thousands of nested brackets; bytes that are not UTF-8
+        prefs, warning = settings.Settings(), f"{settings.config_path()} is damaged; using defaults"
     if warning:
         sys.stderr.write(f"toptui: {warning}\n")
-    replay = _open_replay(args.replay) if args.replay else None
     app = TopApp(
         interval_s=args.delay,
         history_s=args.history,
         pids=pids,
         user=user,
-        sort=sort if args.sort else None,
-        descending=desc if args.sort else None,
+        sort=sort if args.sort is not None else None,
+        descending=desc if args.sort is not None else None,
         prefs=prefs,
         startup_warning=warning,
         recorder=recorder,
         replay=replay,
     )
-    try:
-        app.run()
-    finally:
-        if recorder is not None:
-            recorder.close()
+    _exit_on_signals_until_mounted(app)
+    app.run()
     return app.return_code or 0
+
+
+def _check_terminal() -> None:
+    """The screen needs a terminal to read keys from and one that understands it."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError("the screen needs a terminal on standard input; for a file or a pipe "
+                         "use batch mode (-b)")  # fmt: skip
+    if os.environ.get("TERM") == "dumb":
+        raise UsageError("TERM=dumb cannot show the screen; use batch mode (-b)")
+
+
+def _exit_on_signals_until_mounted(app: App) -> None:
+    """SIGTERM and SIGHUP that come while the screen starts up still end it cleanly.
+
+    The app installs its own handlers once mounted; before that, Python's default would end the
+    process on the spot, after Textual has switched the terminal to the alternate screen with echo
+    off, and leave it so. This handler schedules ``app.exit`` on the event loop (the thread-safe
+    call is also the one that is safe in a signal handler); a second signal ends the process the
+    default way.
+    """
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the event loop is not running yet: nothing to restore
+            raise SystemExit(0) from None
+        loop.call_soon_threadsafe(app.exit)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
 
 def _open_recorder(path: str) -> Recorder:
@@ -268,6 +428,13 @@ def _open_replay(path: str) -> ReplaySampler:
     from toptui.recording import RecordingFormatError
     from toptui.sampling.replay import ReplaySampler
 
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # the reader says why, in its words
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # /dev/zero or a FIFO: the reader would wait, or read one endless line, forever.
+        raise UsageError(f"cannot replay {path}: not a regular file")
     try:
         return ReplaySampler(path)
     except (OSError, RecordingFormatError) as exc:

@@ -93,9 +93,12 @@ class ResSummary(NamedTuple):
 
 def capacity_for(history_s: float, interval_s: float) -> int:
     """Samples needed to cover ``history_s`` at ``interval_s``, capped to stay compact."""
-    if interval_s <= 0:
+    if not interval_s > 0:
         interval_s = 1.0
-    return max(2, min(MAX_CAPACITY, math.ceil(history_s / interval_s) + 1))
+    ratio = history_s / interval_s
+    if not ratio < MAX_CAPACITY:  # also inf and nan: ceil() would overflow
+        return MAX_CAPACITY
+    return max(2, math.ceil(ratio) + 1)
 
 
 class _Timeline:

@@ -75,8 +75,11 @@ class Monitor:
         judge_every_s: float = 5.0,
         recorder: SnapshotSink | None = None,
     ) -> None:
-        self.sampler = sampler or Sampler()
-        self.history = history or History(history_s=history_s, interval_s=interval_s)
+        self.sampler = sampler if sampler is not None else Sampler()
+        # `is not None`: an empty History is falsy (it has a length), yet it is the caller's.
+        self.history = (
+            history if history is not None else History(history_s=history_s, interval_s=interval_s)
+        )
         self.judge_every_s = judge_every_s
         self.verdicts: dict[ProcKey, GrowthVerdict] = {}
         self._judged_at: dict[ProcKey, float] = {}

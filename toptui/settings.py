@@ -54,14 +54,16 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
     path = path or config_path()
     settings = Settings()
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return settings, None
     except OSError as exc:
         return settings, f"cannot read {path}: {exc.strerror or exc}; using defaults"
+    if len(raw) > 1 << 20:
+        return settings, f"{path} is damaged (over 1 MiB); using defaults"
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return settings, f"{path} is damaged (not JSON); using defaults"
     if not isinstance(data, dict):
         return settings, f"{path} is damaged (not an object); using defaults"

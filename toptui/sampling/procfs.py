@@ -49,6 +49,9 @@ def stat_fields(data: bytes) -> tuple[str, list[bytes]]:
     if open_paren < 0 or close_paren < open_paren:
         raise ValueError("malformed stat")
     name = data[open_paren + 1 : close_paren].decode("utf-8", "replace")
+    if not name.isprintable():
+        # A process picks its own name: never let ESC, newlines or tabs drive the terminal.
+        name = "".join(ch if ch.isprintable() else "?" for ch in name)
     return name, data[close_paren + 2 :].split()
 
 

@@ -173,8 +173,8 @@ class TopApp(App[int]):
                 self.post_message(FrameReady(frame, stepped=self.replay is not None))
             deadline += self.interval_s
             now = time.monotonic()
-            if deadline < now:  # a sweep overran the interval: don't try to catch up
-                deadline = now
+            if deadline < now:  # overran (or was suspended): wait a full period, no catch-up
+                deadline = now + self.interval_s
             self._stop.wait(deadline - now)
 
     # -- frames ------------------------------------------------------------------------------
