@@ -19,10 +19,11 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import IO, NoReturn
+from typing import IO
 
 from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
+from toptui.arguments import OneLineParser, pid_list
 from toptui.recording import HEADER_LINE, RecordingFormatError, RecordingReader
 
 MIB = 1024 * 1024
@@ -392,24 +393,8 @@ def graph(r: Result, width: int, height: int = 14) -> str:
     return plt.build()
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"toptui analyze: {message} (try 'toptui analyze --help')\n")
-        sys.exit(2)
-
-
-def _pid_list(text: str) -> list[int]:
-    pids = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            raise argparse.ArgumentTypeError(f"not a process id: {part!r}")
-        pids.append(int(part))
-    return pids
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="toptui analyze",
         description="Judge memory traces saved in files: toptui recordings, "
         "t,rss CSVs (seconds, bytes) and mprof .dat files. Exit status: 0, 1 with --fail-on-leak "
@@ -430,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-p",
         "--pid",
-        type=_pid_list,
+        type=pid_list,
         action="append",
         metavar="PID[,PID...]",
         help="only these processes",

@@ -16,9 +16,10 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from toptui import __version__
+from toptui.arguments import OneLineParser, pid_list
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
@@ -32,12 +33,6 @@ DEFAULT_DELAY_S = 2.0
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"toptui: {message} (try 'toptui --help')\n")
-        sys.exit(2)
 
 
 # Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
@@ -76,22 +71,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _pid_list(text: str) -> list[int]:
-    pids = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit() or int(part) < 1:
-            raise argparse.ArgumentTypeError(f"not a process id: {part!r}")
-        pids.append(int(part))
-    if not pids:
-        raise argparse.ArgumentTypeError("no process id given")
-    return pids
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="toptui",
         description="A top for long-running services that tells you which process is leaking "
         "memory. Press M to sort by memory; the growth panel lists processes whose resident "
@@ -109,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-p",
         "--pid",
-        type=_pid_list,
+        type=pid_list,
         action="append",
         metavar="PID[,PID...]",
         help="show only these processes",

@@ -13,10 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import psutil
-
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
 from toptui.recording import RecordingError, RecordingFormatError, RecordingReader, Row
+from toptui.sampling.system import read_memory
 
 _ZERO_MEMORY = MemoryStats(0, 0, 0, 0, 0, 0, 0)
 
@@ -24,19 +23,9 @@ _ZERO_MEMORY = MemoryStats(0, 0, 0, 0, 0, 0, 0)
 def _live_memory() -> MemoryStats:
     """This machine's memory (the recording has none), so time-to-OOM still means something."""
     try:
-        vm = psutil.virtual_memory()
-        sw = psutil.swap_memory()
+        return read_memory()
     except (OSError, RuntimeError):
         return _ZERO_MEMORY
-    return MemoryStats(
-        total=int(vm.total),
-        free=int(vm.free),
-        available=int(vm.available),
-        buffers=int(getattr(vm, "buffers", 0)),
-        cached=int(getattr(vm, "cached", 0)),
-        swap_total=int(sw.total),
-        swap_free=int(sw.free),
-    )
 
 
 def _proc(r: Row, mem_total: int) -> ProcSample:
