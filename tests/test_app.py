@@ -222,3 +222,16 @@ async def test_tiny_terminal_keeps_the_table_readable(size):
         await pilot.resize_terminal(*size)
         await pilot.pause(0.3)
         assert app.table.region.height == size[1]
+
+
+async def test_table_only_keys_are_off_in_the_detail_view():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.frames_seen >= 2)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("slash", "backslash", "d")
+        assert not app.prompt.display  # no prompt opened behind the detail view
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("escape", "slash")
+        assert app.prompt.display

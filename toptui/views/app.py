@@ -246,6 +246,16 @@ class TopApp(App[int]):
         if self.frame is not None:
             screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(message.key))
 
+    # Actions that work on the table's own screen only (their prompt bar and the table live
+    # there); on the detail view or a dialog they are disabled and left out of the footer.
+    _TABLE_ONLY = frozenset(
+        {"search", "filter", "renice", "delay", "pick_user", "columns", "toggle_growth",
+         "toggle_family", "clear", "save_settings"}
+    )  # fmt: skip
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self._TABLE_ONLY and len(self.screen_stack) > 1)
+
     # -- prompts -----------------------------------------------------------------------------
 
     def action_search(self) -> None:
