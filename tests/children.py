@@ -7,6 +7,7 @@ exactly as it would for a leaking program. Commands arrive on stdin, one per lin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from types import TracebackType
@@ -25,6 +26,19 @@ for line in sys.stdin:
         break
     sys.stdout.write("ok\n"); sys.stdout.flush()
 """
+
+
+def statm_bytes(pid: int) -> tuple[int, int, int]:
+    """(VIRT, RES, SHR) in bytes as the kernel reports them: the oracle for toptui's figures."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    with open(f"/proc/{pid}/statm") as f:
+        size, res, shr = f.read().split()[:3]
+    return int(size) * page, int(res) * page, int(shr) * page
+
+
+def find_proc(snapshot, pid: int):
+    """The row of ``pid`` in a snapshot (StopIteration if it is not there)."""
+    return next(p for p in snapshot.procs if p.pid == pid)
 
 
 class MemoryChild:

@@ -7,28 +7,18 @@ import sys
 import time
 
 import pytest
-from children import MemoryChild
+from children import MemoryChild, find_proc, statm_bytes
 
-from toptui.sampling.sampler import PAGE_SIZE, Sampler
+from toptui.sampling.sampler import Sampler
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _statm(pid: int) -> tuple[int, int, int]:
-    with open(f"/proc/{pid}/statm") as f:
-        size, res, shr = f.read().split()[:3]
-    return int(size) * PAGE_SIZE, int(res) * PAGE_SIZE, int(shr) * PAGE_SIZE
-
-
-def _find(snapshot, pid):
-    return next(p for p in snapshot.procs if p.pid == pid)
 
 
 def test_quiet_process_memory_equals_statm():
     with MemoryChild(start_mib=20) as child:
         snap = Sampler(pids=[child.pid]).sample()
-        p = _find(snap, child.pid)
-        assert (p.virt, p.res, p.shr) == _statm(child.pid)
+        p = find_proc(snap, child.pid)
+        assert (p.virt, p.res, p.shr) == statm_bytes(child.pid)
         assert p.res >= 20 * 1024 * 1024
         total = snap.system.memory.total
         assert p.mem_percent == pytest.approx(100 * p.res / total)
@@ -41,7 +31,7 @@ def test_memory_columns_equal_tops():
             ["top", "-b", "-n", "1", "-p", str(child.pid)],
             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, check=True,
         ).stdout  # fmt: skip
-        p = _find(Sampler(pids=[child.pid]).sample(), child.pid)
+        p = find_proc(Sampler(pids=[child.pid]).sample(), child.pid)
         row = next(line.split() for line in out.splitlines()
                    if line.split()[:1] == [str(child.pid)])  # fmt: skip
         # PID USER PR NI VIRT RES SHR ...: top prints KiB.
@@ -52,7 +42,7 @@ def test_memory_columns_equal_tops():
 def test_identity_is_pid_and_start_time():
     with MemoryChild() as child:
         snap = Sampler(pids=[child.pid]).sample()
-        p = _find(snap, child.pid)
+        p = find_proc(snap, child.pid)
         assert p.key[0] == child.pid
         with open(f"/proc/{child.pid}/stat", "rb") as f:
             data = f.read()
@@ -66,7 +56,7 @@ def test_cpu_percent_of_a_busy_child():
         sampler = Sampler(pids=[busy.pid])
         sampler.sample()
         time.sleep(1.0)
-        p = _find(sampler.sample(), busy.pid)
+        p = find_proc(sampler.sample(), busy.pid)
         assert 50.0 <= p.cpu_percent <= 105.0
         assert p.state == "R"
     finally:
@@ -97,7 +87,7 @@ def test_zombie_is_a_row_not_an_error():
         time.sleep(0.05)
     try:
         snap = Sampler(pids=[child.pid]).sample()
-        z = _find(snap, child.pid)
+        z = find_proc(snap, child.pid)
         assert z.state == "Z"
         assert z.res == 0
         assert snap.system.tasks.zombie == 1

@@ -8,43 +8,33 @@ import sys
 import time
 
 import pytest
-from children import MemoryChild
+from children import MemoryChild, find_proc, statm_bytes
 
 from toptui.sampling import procfs
-from toptui.sampling.sampler import PAGE_SIZE, Sampler
+from toptui.sampling.sampler import Sampler
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _statm(pid: int) -> tuple[int, int, int]:
-    with open(f"/proc/{pid}/statm") as f:
-        size, res, shr = f.read().split()[:3]
-    return int(size) * PAGE_SIZE, int(res) * PAGE_SIZE, int(shr) * PAGE_SIZE
-
-
-def _find(snapshot, pid):
-    return next(p for p in snapshot.procs if p.pid == pid)
 
 
 def test_an_idle_process_keeps_its_row_and_its_figures():
     with MemoryChild(start_mib=8) as child:
         sampler = Sampler(pids=[child.pid])
         time.sleep(0.2)  # let it settle into its read of stdin
-        first = _find(sampler.sample(), child.pid)
+        first = find_proc(sampler.sample(), child.pid)
         time.sleep(0.1)
-        again = _find(sampler.sample(), child.pid)
+        again = find_proc(sampler.sample(), child.pid)
         assert again is first  # nothing moved: last sweep's (frozen) row, not a new one
-        assert (again.virt, again.res, again.shr) == _statm(child.pid)
+        assert (again.virt, again.res, again.shr) == statm_bytes(child.pid)
 
 
 def test_a_process_that_moved_is_read_afresh():
     with MemoryChild(start_mib=4) as child:
         sampler = Sampler(pids=[child.pid])
-        before = _find(sampler.sample(), child.pid)
+        before = find_proc(sampler.sample(), child.pid)
         child.grow(16)
-        after = _find(sampler.sample(), child.pid)
+        after = find_proc(sampler.sample(), child.pid)
         assert after is not before
-        assert (after.virt, after.res, after.shr) == _statm(child.pid)
+        assert (after.virt, after.res, after.shr) == statm_bytes(child.pid)
         assert after.res >= before.res + 16 * 1024 * 1024
 
 
@@ -54,15 +44,15 @@ def test_cpu_drops_to_zero_once_a_process_stops_running():
         sampler = Sampler(pids=[busy.pid])
         sampler.sample()
         time.sleep(0.5)
-        assert _find(sampler.sample(), busy.pid).cpu_percent > 20
+        assert find_proc(sampler.sample(), busy.pid).cpu_percent > 20
         os.kill(busy.pid, signal.SIGSTOP)
         time.sleep(0.2)
         sampler.sample()  # the interval in which it stopped
         time.sleep(0.2)
-        stopped = _find(sampler.sample(), busy.pid)  # stat unchanged since: reused, CPU 0
+        stopped = find_proc(sampler.sample(), busy.pid)  # stat unchanged since: reused, CPU 0
         assert stopped.state == "T"
         assert stopped.cpu_percent == 0.0
-        assert _find(sampler.sample(), busy.pid) is stopped
+        assert find_proc(sampler.sample(), busy.pid) is stopped
     finally:
         busy.kill()
         busy.wait()
@@ -70,7 +60,7 @@ def test_cpu_drops_to_zero_once_a_process_stops_running():
 
 def test_user_is_the_owner_of_the_proc_directory_as_in_top():
     with MemoryChild() as child:
-        p = _find(Sampler(pids=[child.pid]).sample(), child.pid)
+        p = find_proc(Sampler(pids=[child.pid]).sample(), child.pid)
         assert p.user == pwd.getpwuid(os.stat(f"/proc/{child.pid}").st_uid).pw_name
 
 
@@ -97,7 +87,7 @@ def test_a_long_command_line_is_read_whole():
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", arg],
                              stdin=subprocess.PIPE)  # fmt: skip
     try:
-        p = _find(Sampler(pids=[child.pid]).sample(), child.pid)
+        p = find_proc(Sampler(pids=[child.pid]).sample(), child.pid)
         assert p.command.endswith(" " + arg)
     finally:
         child.kill()

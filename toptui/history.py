@@ -173,11 +173,6 @@ class ProcHistory:
         """Bytes of this history's arrays, allocation included (what grows with time)."""
         return sys.getsizeof(self._recent) + sys.getsizeof(self._blocks)
 
-    def latest_res(self) -> int:
-        if self._last_res < 0:
-            return self.baseline.res
-        return self._last_res * PAGE
-
     def _values(self, p: ProcSample) -> tuple[int, int, int, int]:
         """RES, SHR, VIRT in pages and CPU in tenths, as stored; noted as the latest sample's."""
         res, shr, virt = p.res // PAGE, p.shr // PAGE, p.virt // PAGE
@@ -553,7 +548,3 @@ class History:
             if h is None:
                 return None
             return h.summary(self._first_tick())
-
-    def is_alive(self, key: ProcKey) -> bool:
-        h = self._procs.get(key)
-        return h is not None and h.last_seen >= self.now

@@ -32,7 +32,6 @@ from toptui.history import History
 from toptui.model import ProcKey, Snapshot
 from toptui.sampling.sampler import Sampler
 
-COLLECTING = "collecting"
 NO_LEAK = "no_leak"
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
 # is below this holds nothing for it to find.
@@ -111,16 +110,6 @@ class Monitor:
         frame = Frame(snap, dict(self.verdicts), self.tick)
         self.last = frame
         return frame
-
-    def judge_now(self, key: ProcKey) -> GrowthVerdict | None:
-        """Judge one process immediately (the detail view wants a fresh verdict)."""
-        verdict = self._judge(key, self._available())
-        if verdict is not None:
-            self._judged_at[key] = self.history.now
-        return verdict
-
-    def _available(self) -> float | None:
-        return float(self.last.snapshot.system.memory.available) if self.last else None
 
     def _judge(self, key: ProcKey, available: float | None) -> GrowthVerdict | None:
         """Run the detector on the window; remember whether that window was quiet."""

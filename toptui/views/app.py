@@ -100,7 +100,6 @@ class TopApp(App[int]):
                       else descending)  # fmt: skip
         self.settings_path = settings_path
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.frame: Frame | None = None
         self.frames_seen = 0
         self.paused = False
@@ -144,10 +143,10 @@ class TopApp(App[int]):
         table.focus()
         if self._startup_warning:
             self.notify(self._startup_warning, severity="warning", timeout=8)
-        self._thread = threading.Thread(
+        sampler_thread = threading.Thread(
             target=self._sample_loop, name="toptui-sampler", daemon=True
         )
-        self._thread.start()
+        sampler_thread.start()
 
     def on_unmount(self) -> None:
         self._stop.set()
