@@ -157,6 +157,28 @@ def test_heavy_noise_rarely_alarms() -> None:
     assert alarms <= 2
 
 
+@pytest.mark.parametrize("window", [60, 90, 120, 180])
+def test_cache_warming_up_in_its_first_minutes_is_not_yet_a_leak(window: int) -> None:
+    """A cache filling towards 80 MiB (time constant 90 s) is still rising at every one of these
+    windows, but ever more slowly; a leak of the same size keeps its pace and is flagged."""
+    warm = lambda t: 80 * MIB * (1 - math.exp(-t / 90))  # noqa: E731
+    for seed in range(5):
+        v = judge(*make(warm, duration=window, seed=seed))
+        assert v.verdict == "no_leak", (seed, v.reasons)
+        assert judge(*make(lambda t: 300 * KIB * t, duration=window, seed=seed)).verdict == "leak"
+    assert any("slowing down" in r for r in judge(*make(warm, duration=90)).reasons)
+
+
+def test_slow_leak_under_heavy_noise_is_seen_within_a_minute() -> None:
+    """60 KiB/s under 2 MiB of white noise: 20 block floors barely show it after 60 s, the 60
+    samples do (their test is deflated for autocorrelation, so a slow wander is not a trend)."""
+    hits = 0
+    for seed in range(10):
+        t, x = make(lambda t: 60 * KIB * t, duration=60, jitter=2 * MIB, spikes=0.0, seed=seed)
+        hits += judge(t, x).verdict == "leak"
+    assert hits >= 8
+
+
 def test_midway_leak_reports_its_onset() -> None:
     v = judge(*make(LEAKS["midway"]))
     assert v.verdict == "leak"
@@ -200,6 +222,14 @@ def test_same_verdict_at_any_sampling_interval(kind: str, dt: float, expected: s
     shapes = LEAKS | NOT_LEAKS
     v = judge(*make(shapes[kind], duration=1200, dt=dt))
     assert v.verdict == expected, (kind, dt, v.reasons)
+
+
+def test_ten_second_sampling_is_judged_after_a_minute_and_a_half() -> None:
+    """Blocks are one sampling interval wide at the least: 10 samples 10 s apart are enough."""
+    t, x = make(LEAKS["linear"], duration=90, dt=10.0)
+    assert len(t) == 10
+    assert judge(t, x).verdict == "leak"
+    assert judge(*make(NOT_LEAKS["flat"], duration=90, dt=10.0)).verdict == "no_leak"
 
 
 def test_gap_is_not_growth() -> None:

@@ -6,20 +6,24 @@ an idle process creeping a page at a time are not leaks. Steady growth of the me
 given back is. The detector works on that floor, in seconds and bytes (never sample counts):
 
 1. Memory that never moved by the least growth that counts is "no_leak" at once (cheap exit).
-2. Time blocks (window/20, at least 2 s and two sampling intervals) -> the floor of each block is
+2. Time blocks (window/20, at least 2 s and one sampling interval) -> the floor of each block is
    a low quantile of its samples, robust to GC peaks, bursts, spikes and single-sample dips.
    Gaps (the machine slept, the monitor stopped) are squeezed out of the time axis first.
 3. GC sawtooth: sudden drops back to the cycle's floor that are neither spikes nor dips mark
    collections; every block then takes the lowest point of the collection cycles it touches, so
    the ramp inside a cycle never counts as floor.
 4. Two least-squares models of the floor: *continuing* (flat, then a ramp up to the last sample;
-   its knee is the onset) and *stopped* (flat, ramp, flat again).
+   its knee is the onset, kept only if it fits clearly better than one ramp from the start) and
+   *stopped* (flat, ramp, flat again).
 5. A leak needs all of: growth >= max(1 MiB, 1% of the base) and >= 1 KiB/s (with some slack for
-   noise), growth well beyond the GC swing, a monotone trend after the onset (Mann-Kendall), the
-   floor at a new high, and no flat tail that the stopped model explains much better.
+   noise), growth well beyond the GC swing, no flat tail that the stopped model explains much
+   better, in the first minutes no slowing-down curve (a cache filling), a monotone trend after
+   the onset (Mann-Kendall on the floors, or on the raw samples deflated for autocorrelation),
+   and the floor at a new high.
 
 ``judge`` is pure (standard library, no clock), O(n) over the samples plus O(blocks^2) statistics
-on at most ~20 block floors, and never raises. docs/detector.md has the measured scores.
+on at most ~20 block floors (O(120^2) for the raw trend test, only when the floors show none),
+and never raises. docs/detector.md has the measured scores.
 """
 
 import math
@@ -48,7 +52,7 @@ MIN_RATE = 1.0 * KIB
 # process creeping a page at a time stays far below even that.
 GATE_SLACK = 0.6
 
-# Blocks: about 20 per window, each at least 2 s and two sampling intervals; need 6 to judge.
+# Blocks: about 20 per window, each at least 2 s and one sampling interval; need 6 to judge.
 N_BLOCKS = 20
 MIN_BLOCK_S = 2.0
 MIN_BLOCKS = 6
@@ -69,8 +73,19 @@ CYCLE_MULT = 1.5
 # With GC swings, the floor must rise by at least this share of a swing.
 SWING_FRAC = 0.25
 
-# Trend after the onset: one-sided Mann-Kendall z (about p < 0.01).
+# Trend after the onset: one-sided Mann-Kendall z (about p < 0.01). Without GC cycles the raw
+# samples are tested too (30 to 120 of them), their z deflated for autocorrelation.
 Z_MIN = 2.3
+RAW_TREND_MIN = 30
+RAW_TREND_MAX = 120
+# Onset: a knee (flat, then ramp) must fit better than one ramp from the first block by this many
+# robust residual variances; otherwise noise would pick a late knee and hide a steady leak.
+ONSET_PENALTY = 2.0
+# Warm-up: in windows up to WARMUP_WINDOW_S, growth whose end rate is under DECEL_RATIO of its mean
+# rate, with a curvature t-statistic under -DECEL_T, is slowing down the way a cache fills.
+WARMUP_WINDOW_S = 200.0
+DECEL_RATIO = 0.8
+DECEL_T = 3.0
 # The floor must end above every floor before the onset by 30% of its rise (a new high).
 NEW_HIGH_FRAC = 0.3
 # Stopped: a flat tail at least 20% of the window (shorter for a quick step: as long as the step
@@ -343,6 +358,83 @@ def _mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
     return z, up / (n * (n - 1) / 2)
 
 
+def _fit_line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float, float]:
+    """Least-squares line: (sse, value at ts[0], rise to ts[-1], robust residual variance)."""
+    mt = statistics.fmean(ts)
+    my = statistics.fmean(ys)
+    sxx = math.fsum((a - mt) ** 2 for a in ts)
+    b = math.fsum((a - mt) * (y - my) for a, y in zip(ts, ys, strict=True)) / sxx if sxx else 0.0
+    a0 = my - b * mt
+    res = [y - a0 - b * a for a, y in zip(ts, ys, strict=True)]
+    sse = math.fsum(r * r for r in res)
+    var = (1.4826 * statistics.median(map(abs, res))) ** 2
+    return sse, a0 + b * ts[0], b * (ts[-1] - ts[0]), max(var, 1e-12)
+
+
+def _curvature(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """(end slope / mean slope, t-statistic of the curvature) of a quadratic fit of ys(xs).
+
+    A cache filling up rises ever more slowly (ratio well under 1, clearly negative curvature);
+    a leak keeps its pace or speeds up.
+    """
+    n = len(xs)
+    span = (xs[-1] - xs[0]) or 1.0
+    u = [(v - xs[0]) / span for v in xs]
+    p = [float(n), math.fsum(u), math.fsum(v**2 for v in u), math.fsum(v**3 for v in u)]
+    p.append(math.fsum(v**4 for v in u))
+    m = [[p[0], p[1], p[2]], [p[1], p[2], p[3]], [p[2], p[3], p[4]]]
+    rhs = [math.fsum(ys), math.fsum(map(operator.mul, u, ys))]
+    rhs.append(math.fsum(v * v * y for v, y in zip(u, ys, strict=True)))
+
+    def det(a: list[list[float]]) -> float:
+        return (
+            a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+        )
+
+    d = det(m)
+    if n < 6 or abs(d) < 1e-12:
+        return 1.0, 0.0
+    c0, c1, c2 = (
+        det([[rhs[r] if k == col else m[r][k] for k in range(3)] for r in range(3)]) / d
+        for col in range(3)
+    )
+    sse = math.fsum((y - c0 - c1 * v - c2 * v * v) ** 2 for v, y in zip(u, ys, strict=True))
+    var_c2 = sse / (n - 3) * (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / d
+    t = c2 / math.sqrt(var_c2) if var_c2 > 0 else math.copysign(math.inf, c2) if c2 else 0.0
+    mean_slope = c1 + c2
+    return ((c1 + 2.0 * c2) / mean_slope if mean_slope > 0 else 1.0), t
+
+
+def _raw_trend_z(ts: Sequence[float], xs: Sequence[float]) -> float:
+    """Mann-Kendall z of the raw samples, deflated for lag-1 autocorrelation.
+
+    Block floors throw away most samples; under heavy white noise a steady leak shows in the
+    samples long before it shows in 20 floors. A slow wander is autocorrelated: the deflation by
+    sqrt((1 + rho) / (1 - rho)) keeps it from passing as a trend.
+    """
+    n = len(xs)
+    if n < RAW_TREND_MIN:
+        return 0.0
+    if n > RAW_TREND_MAX:
+        step = n / RAW_TREND_MAX
+        pick = [int(i * step) for i in range(RAW_TREND_MAX)]
+        ts, xs, n = [ts[i] for i in pick], [xs[i] for i in pick], RAW_TREND_MAX
+    z, _ = _mann_kendall(xs)
+    if z <= 0:
+        return z
+    slope = _theil_sen(ts, xs) if n <= 80 else (xs[-1] - xs[0]) / (ts[-1] - ts[0])
+    res = [x - slope * (t - ts[0]) for t, x in zip(ts, xs, strict=True)]
+    mean = statistics.fmean(res)
+    dev = [r - mean for r in res]
+    den = math.fsum(v * v for v in dev)
+    if den <= 0:
+        return z
+    rho = min(0.95, max(0.0, math.fsum(map(operator.mul, dev, dev[1:])) / den))
+    return z / math.sqrt((1.0 + rho) / (1.0 - rho))
+
+
 # ----------------------------------------------------------------------------- the verdict
 
 
@@ -390,11 +482,11 @@ def _judge(
     u, origin = _squeeze_gaps(t)
     obs = u[-1] - origin
     typ_dt = obs / (n - 1)
-    least = max(MIN_WINDOW_S, MIN_BLOCKS * max(MIN_BLOCK_S, 2.0 * typ_dt))
+    least = max(MIN_WINDOW_S, MIN_BLOCKS * max(MIN_BLOCK_S, typ_dt))
     if obs < least:
         return collecting(least - obs, f"{_dur(obs)} of history, need {_dur(least)}")
 
-    width = max(MIN_BLOCK_S, obs / N_BLOCKS, 2.0 * typ_dt)
+    width = max(MIN_BLOCK_S, obs / N_BLOCKS, typ_dt)
     nb = max(1, int(obs / width))
     width = obs / nb
     taus, floors, starts = _block_floors(u, origin, x, nb, width)
@@ -410,6 +502,10 @@ def _judge(
     ys = [(f - ref) / gate for f in floors]  # in units of the least growth that counts
     ts = [v / obs for v in taus]
     (sse_b, ib, jb, level_b, rise_b), (sse_c, ic, _, level_c, rise_c) = _fit_ramps(ts, ys)
+    if ic > 0:
+        sse_l, level_l, rise_l, var_l = _fit_line(ts, ys)
+        if sse_l - sse_c < ONSET_PENALTY * var_l:
+            sse_c, ic, level_c, rise_c = sse_l, 0, level_l, rise_l
 
     # the ramp is fitted between block centres: extend it to the window's edges
     onset_obs = taus[ic] if ic > 0 else 0.0
@@ -457,9 +553,22 @@ def _judge(
                 r=0.0,
             )
 
+    if obs <= WARMUP_WINDOW_S and len(post_f) >= 6:
+        ratio, t_curv = _curvature(post_t, post_f)
+        if ratio < DECEL_RATIO and t_curv < -DECEL_T:
+            return no(
+                0.6, risen, f"slowing down like a warm-up: rising at {ratio:.0%} of its mean rate"
+            )
+
     seg = floors[max(0, ic - 1) :]
     z, up = _mann_kendall(seg) if len(seg) >= 4 else (0.0, 0.0)
     steady = f"later floors above earlier ones in {up:.0%} of pairs (trend z {z:.1f})"
+    if z < Z_MIN and not swing:
+        k = bisect_left(u, origin + taus[max(0, ic - 1)] - width / 2)
+        z_raw = _raw_trend_z(u[k:], x[k:])
+        if z_raw >= Z_MIN:
+            z = z_raw
+            steady = f"samples trend up through the noise (z {z:.1f}, corrected for wander)"
     if z < Z_MIN:
         return no(min(0.9, 0.5 + 0.4 * (Z_MIN - z) / Z_MIN), risen, f"no steady trend: {steady}")
 
