@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -17,9 +18,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from toptui import control, settings
 from toptui.columns import EXTRA_COLUMNS
@@ -34,10 +35,15 @@ from toptui.views.confirm_screen import ConfirmScreen
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
+from toptui.views.key_footer import KeyFooter
 from toptui.views.messages import FrameReady, SamplingFailed
 from toptui.views.process_table import ProcessTable
 from toptui.views.prompt_bar import PromptBar
+from toptui.views.render_caches import release_render_caches
 from toptui.views.summary_header import SummaryHeader
+
+# How long a signalled exit may take before the process just ends (see TopApp._end_on_signal).
+EXIT_GRACE_S = 5.0
 
 
 class TopApp(App[int]):
@@ -121,7 +127,7 @@ class TopApp(App[int]):
         yield self.table
         yield self.growth_panel
         yield self.prompt
-        yield Footer()
+        yield KeyFooter()
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM, SIGHUP (terminal closed) and SIGINT end toptui cleanly: the terminal is
@@ -129,7 +135,20 @@ class TopApp(App[int]):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self._end_on_signal)
+
+    def _end_on_signal(self) -> None:
+        """Exit as asked, and never hang doing so.
+
+        After a hang-up, Textual's output thread can die on EIO from the vanished terminal and
+        leave the shutdown blocked on its full queue for ever (seen 1 time in 8 under load). With
+        no terminal there is nothing left to restore, and every recorded tick is already whole on
+        disk (one write each), so past a grace period the process just ends.
+        """
+        self.exit()
+        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(0,))
+        watchdog.daemon = True
+        watchdog.start()
 
     def on_mount(self) -> None:
         self._install_signal_handlers()
@@ -244,6 +263,12 @@ class TopApp(App[int]):
         self.push_screen(screen)
         if self.frame is not None:
             screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(message.key))
+
+    def pop_screen(self) -> AwaitComplete:
+        # Help, detail and every dialog close through here (Screen.dismiss calls it too).
+        closed = super().pop_screen()
+        release_render_caches()
+        return closed
 
     # Actions that work on the table's own screen only (their prompt bar and the table live
     # there); on the detail view or a dialog they are disabled and left out of the footer.

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
@@ -16,6 +16,7 @@ from toptui.history import History, Series
 from toptui.model import ProcKey, ProcSample
 from toptui.monitor import Frame
 from toptui.views.growth_plot import GrowthPlot
+from toptui.views.key_footer import KeyFooter
 
 
 def describe(
@@ -80,7 +81,7 @@ class DetailScreen(Screen):
         yield Static(id="detail-title")
         yield Static(id="detail-facts")
         yield GrowthPlot(id="detail-plot")
-        yield Footer()
+        yield KeyFooter()
 
     def show(self, frame: Frame, verdict: GrowthVerdict | None) -> None:
         proc = next((p for p in frame.snapshot.procs if p.key == self.key), None)
