@@ -7,6 +7,7 @@ This module must not import Textual: scripts and cron jobs should not pay for a 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -71,9 +72,8 @@ def growth_json(v: GrowthVerdict | None, samples: int, available: float | None =
     return out
 
 
-def process_json(
-    p: ProcSample, v: GrowthVerdict | None, samples: int, available: float | None = None
-) -> dict:
+def process_fields(p: ProcSample) -> dict:
+    """A process in JSON, all but its growth (which changes every tick with the history)."""
     return {
         "pid": p.pid,
         "ppid": p.ppid,
@@ -90,35 +90,80 @@ def process_json(
         "mem_percent": round(p.mem_percent, 3),
         "cpu_time": round(p.cpu_time, 2),
         "create_time": round(p.create_time, 2),
-        "growth": growth_json(v, samples, available),
     }
+
+
+_COLLECTING = '{"verdict":"collecting","rate_bytes_per_s":0.0,"samples":%d,"window_s":0.0}'
+
+
+class JsonFrames:
+    """Frames as JSON lines (one object per frame), for one output.
+
+    The sampler hands back the very same row object for a process that did not move since the
+    last tick, so the text of that row is kept from one frame to the next and only its growth
+    part is written anew: at 2000 mostly idle processes that was most of the cost of a frame.
+    Only the rows of the latest frame are kept.
+    """
+
+    _SEPARATORS = (",", ":")
+
+    def __init__(self, ensure_ascii: bool = False) -> None:
+        self.ensure_ascii = ensure_ascii  # for an output that cannot take UTF-8 (still JSON)
+        self._rows: dict[int, tuple[ProcSample, str]] = {}
+
+    def _dumps(self, obj: object) -> str:
+        return json.dumps(obj, separators=self._SEPARATORS, ensure_ascii=self.ensure_ascii)
+
+    def _growth(self, v: GrowthVerdict | None, samples: int, available: float) -> str:
+        """growth_json's object as text, written directly (json.dumps per row costs more)."""
+        if v is None:
+            return _COLLECTING % samples
+        g = growth_json(v, samples, available)
+        rate, window = g["rate_bytes_per_s"], g["window_s"]
+        if not (math.isfinite(rate) and math.isfinite(window)):
+            return self._dumps(g)
+        eta = f',"exhaustion_s":{g["exhaustion_s"]!r}' if "exhaustion_s" in g else ""
+        return (
+            f'{{"verdict":"{v.verdict}","rate_bytes_per_s":{rate!r},"samples":{samples},'
+            f'"window_s":{window!r}{eta}}}'
+        )
+
+    def __call__(self, frame: Frame, procs: list[ProcSample], history: History) -> str:
+        m = frame.snapshot.system.memory
+        head = self._dumps({
+            "time": round(frame.snapshot.t_wall, 3),
+            "memory": {
+                "total": m.total,
+                "available": m.available,
+                "free": m.free,
+                "used": m.used,
+                "buffers": m.buffers,
+                "cached": m.cached,
+                "swap_total": m.swap_total,
+                "swap_free": m.swap_free,
+            },
+        })  # fmt: skip
+        available = float(m.available)
+        verdicts = frame.verdicts
+        held = self._rows
+        rows: dict[int, tuple[ProcSample, str]] = {}
+        parts = []
+        for p in procs:
+            kept = held.get(id(p))
+            if kept is None or kept[0] is not p:
+                kept = (p, self._dumps(process_fields(p))[:-1] + ',"growth":')
+            rows[id(p)] = kept
+            samples = len(history.get(p.key) or ())
+            parts.append(f"{kept[1]}{self._growth(verdicts.get(p.key), samples, available)}}}")
+        self._rows = rows
+        return f'{head[:-1]},"processes":[{",".join(parts)}]}}'
 
 
 def frame_json(
     frame: Frame, procs: list[ProcSample], history: History, ensure_ascii: bool = False
 ) -> str:
-    """One JSON line; ``ensure_ascii`` for an output that cannot take UTF-8 (still valid JSON)."""
-    m = frame.snapshot.system.memory
-    obj = {
-        "time": round(frame.snapshot.t_wall, 3),
-        "memory": {
-            "total": m.total,
-            "available": m.available,
-            "free": m.free,
-            "used": m.used,
-            "buffers": m.buffers,
-            "cached": m.cached,
-            "swap_total": m.swap_total,
-            "swap_free": m.swap_free,
-        },
-        "processes": [
-            process_json(
-                p, frame.verdicts.get(p.key), len(history.get(p.key) or ()), float(m.available)
-            )
-            for p in procs
-        ],
-    }
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    """One frame as one JSON line, without keeping anything for the next."""
+    return JsonFrames(ensure_ascii)(frame, procs, history)
 
 
 def frame_text(frame: Frame, procs: list[ProcSample]) -> str:
@@ -157,7 +202,7 @@ def run_batch(
     record_error_shown = False
     stop = stop or threading.Event()
     encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
-    ascii_only = encoding != "utf8"
+    to_json = JsonFrames(ensure_ascii=encoding != "utf8")
     n = 0
     deadline = time.monotonic()
     while opts.iterations is None or n < opts.iterations:
@@ -181,7 +226,7 @@ def run_batch(
             on_frame(frame)
         procs = visible(frame, opts)
         if opts.fmt == "json":
-            out.write(frame_json(frame, procs, monitor.history, ascii_only) + "\n")
+            out.write(to_json(frame, procs, monitor.history) + "\n")
         else:
             out.write(frame_text(frame, procs))
         out.flush()
