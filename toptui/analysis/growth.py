@@ -359,8 +359,10 @@ def _mann_kendall(ys: Sequence[float]) -> tuple[float, float]:
     return z, up / (n * (n - 1) / 2)
 
 
-def _fit_line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float, float]:
-    """Least-squares line: (sse, value at ts[0], rise to ts[-1], robust residual variance)."""
+def _line_residuals(
+    ts: Sequence[float], ys: Sequence[float]
+) -> tuple[float, float, float, float, list[float]]:
+    """Least-squares line: (sse, value at ts[0], rise to ts[-1], robust variance, residuals)."""
     mt = statistics.fmean(ts)
     my = statistics.fmean(ys)
     sxx = math.fsum((a - mt) ** 2 for a in ts)
@@ -369,7 +371,7 @@ def _fit_line(ts: Sequence[float], ys: Sequence[float]) -> tuple[float, float, f
     res = [y - a0 - b * a for a, y in zip(ts, ys, strict=True)]
     sse = math.fsum(r * r for r in res)
     var = (1.4826 * statistics.median(map(abs, res))) ** 2
-    return sse, a0 + b * ts[0], b * (ts[-1] - ts[0]), max(var, 1e-12)
+    return sse, a0 + b * ts[0], b * (ts[-1] - ts[0]), max(var, 1e-12), res
 
 
 def _curvature(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
@@ -425,10 +427,7 @@ def _raw_trend_z(ts: Sequence[float], xs: Sequence[float]) -> float:
     z, _ = _mann_kendall(xs)
     if z <= 0:
         return z
-    slope = _theil_sen(ts, xs) if n <= 80 else (xs[-1] - xs[0]) / (ts[-1] - ts[0])
-    res = [x - slope * (t - ts[0]) for t, x in zip(ts, xs, strict=True)]
-    mean = statistics.fmean(res)
-    dev = [r - mean for r in res]
+    _, _, _, _, dev = _line_residuals(ts, xs)
     den = math.fsum(v * v for v in dev)
     if den <= 0:
         return z
@@ -504,7 +503,7 @@ def _judge(
     ts = [v / obs for v in taus]
     (sse_b, ib, jb, level_b, rise_b), (sse_c, ic, _, level_c, rise_c) = _fit_ramps(ts, ys)
     if ic > 0:
-        sse_l, level_l, rise_l, var_l = _fit_line(ts, ys)
+        sse_l, level_l, rise_l, var_l, _ = _line_residuals(ts, ys)
         if sse_l - sse_c < ONSET_PENALTY * var_l:
             sse_c, ic, level_c, rise_c = sse_l, 0, level_l, rise_l
 
