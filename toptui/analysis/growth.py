@@ -564,7 +564,7 @@ def _judge(
     z, up = _mann_kendall(seg) if len(seg) >= 4 else (0.0, 0.0)
     steady = f"later floors above earlier ones in {up:.0%} of pairs (trend z {z:.1f})"
     if z < Z_MIN and not swing:
-        k = bisect_left(u, origin + taus[max(0, ic - 1)] - width / 2)
+        k = starts[max(0, ic - 1)]  # the samples of the floors just tested
         z_raw = _raw_trend_z(u[k:], x[k:])
         if z_raw >= Z_MIN:
             z = z_raw
