@@ -253,6 +253,51 @@ def test_leak_paused_by_sleep_keeps_its_rate() -> None:
     assert v.window_s == pytest.approx(1200)
 
 
+def _stopped_for(gap: float, shape: Shape, before: float = 300, after: float = 300, **kw: float):
+    """toptui stopped (Ctrl+Z) for ``gap`` seconds while the process ran on: the samples of that
+    time are missing, the memory kept moving."""
+    t, x = make(shape, duration=before + gap + after, **kw)
+    keep = [i for i, s in enumerate(t) if not before < s <= before + gap]
+    return [t[i] for i in keep], [x[i] for i in keep]
+
+
+@pytest.mark.parametrize(("gap", "rate"), [(3600.0, 10 * KIB), (600.0, 1 * MIB)])
+def test_leak_that_went_on_while_toptui_was_stopped(gap: float, rate: float) -> None:
+    """The growth during the gap is one step up; then the leak goes on. Judged as a step it
+    read as "growth stopped" after the resume; each stretch shows the leak and its rate."""
+    after = 120.0 if rate > 100 * KIB else 300.0
+    v = judge(*_stopped_for(gap, lambda t: rate * t, before=after, after=after, jitter=50 * KIB))
+    assert v.verdict == "leak", v.reasons
+    assert v.rate_bytes_per_s == pytest.approx(rate, rel=0.15)
+    assert "gap in the samples" in v.reasons[-1] and "not counted" in v.reasons[-1]
+
+
+def test_warm_up_that_ended_while_toptui_was_stopped() -> None:
+    """Flat, a 50 MiB step somewhere in a one-hour gap, flat again: not a leak."""
+    v = judge(*_stopped_for(3600.0, lambda t: 50 * MIB if t > 2000 else 0.0))
+    assert v.verdict == "no_leak", v.reasons
+
+
+def test_gc_phase_across_a_gap_is_not_a_step() -> None:
+    """A flat-floor sawtooth with cycles longer than a block: whatever phase the samples on each
+    side of the gap catch, nothing is taken out and the verdict stays no_leak."""
+    for gap in (300.0, 410.0, 530.0):
+        v = judge(*_stopped_for(gap, sawtooth(150.0, lambda _: 60 * MIB), before=450, after=450))
+        assert v.verdict == "no_leak", (gap, v.reasons)
+
+
+def test_short_runs_far_apart_are_judged_on_the_clock() -> None:
+    """Ten samples at the top of every hour for a day (a cron job appending to a recording): the
+    stretches are too short to judge alone, so the hours between them count as time."""
+    t = [h * 3600.0 + i for h in range(24) for i in range(10)]
+    rnd = random.Random(2)
+    x = [BASE + 1 * KIB * s + rnd.gauss(0.0, 20 * KIB) for s in t]
+    v = judge(t, x)
+    assert v.verdict == "leak", v.reasons
+    assert v.rate_bytes_per_s == pytest.approx(1 * KIB, rel=0.1)
+    assert not any("gap" in r for r in v.reasons)
+
+
 def test_irregular_timestamps_are_fine() -> None:
     rnd = random.Random(5)
     t, x = make(LEAKS["stairs"], duration=900)

@@ -63,6 +63,8 @@ FLOOR_QUANTILE = 0.1
 # Gaps longer than this (and than 5 typical intervals) are taken out: a gap is not growth.
 GAP_MIN_S = 30.0
 GAP_FACTOR = 5.0
+# The level change across a gap: floors of this many block widths of samples on each side.
+GAP_REACH = 1.0
 
 # GC collections: a drop 6x the typical movement, back to the floor of the cycle it ends, that is
 # not the end of a spike (risen within 3 s before) nor a dip (recovered within 3 s after); cycles
@@ -127,8 +129,12 @@ def _size(b: float) -> str:
     return f"{sign}{a / KIB:.0f} KiB"
 
 
+def _delta(b: float) -> str:
+    return f"{'+' if b >= 0 else ''}{_size(b)}"
+
+
 def _rate(bps: float) -> str:
-    return f"{'+' if bps >= 0 else ''}{_size(bps)}/s"
+    return f"{_delta(bps)}/s"
 
 
 def _dur(s: float) -> str:
@@ -183,18 +189,49 @@ def _low(values: list[float]) -> float:
     return sorted(values)[k] if k else min(values)
 
 
-def _squeeze_gaps(t: list[float]) -> tuple[list[float], float]:
-    """(times, origin) with every long gap cut to one typical interval: a gap is not growth.
+def _squeeze_gaps(t: list[float]) -> tuple[list[float], float, list[int]]:
+    """(times, origin, gaps): every long gap cut to one typical interval; gaps are the indices of
+    the first sample after each cut.
 
-    The sleep does not count as time over which the floor could have risen, and a level change
-    across it is judged like any one-off step. Without gaps the input list is returned (no copy).
+    The gap does not count as time over which the floor could have risen. Without gaps, or when
+    the stretches between them are too short to judge on their own (short runs far apart are
+    how that series was sampled), the input list is returned (no copy) and no gaps.
     """
     if max(map(operator.sub, t[1:], t[:-1])) <= GAP_MIN_S:
-        return t, t[0]
+        return t, t[0], []
     dts = list(map(operator.sub, t[1:], t[:-1]))
     typ = statistics.median(dts)
     thr = max(GAP_MIN_S, GAP_FACTOR * typ)
-    return [0.0, *accumulate(d if d <= thr else typ for d in dts)], 0.0
+    gaps = [i + 1 for i, d in enumerate(dts) if d > thr]
+    stretches = [t[b - 1] - t[a] for a, b in pairwise([0, *gaps, len(t)])]
+    if len(gaps) >= 3 and statistics.median(stretches) < MIN_WINDOW_S:
+        return t, t[0], []  # short runs far apart (say 10 samples an hour): that is the sampling
+    return [0.0, *accumulate(d if d <= thr else typ for d in dts)], 0.0, gaps
+
+
+def _close_gaps(
+    u: list[float], x: list[float], gaps: list[int], reach: float
+) -> tuple[list[float], float]:
+    """(sizes, total rise): each step up across a gap taken out of the samples after it.
+
+    Why: across a gap nobody saw when memory moved. In the live monitor a gap means toptui was
+    stopped while the process ran on (the monotonic clock skips a machine's sleep), so a leak
+    shows a step there and then a flat-looking tail; counted as a step, that reads as "growth
+    stopped". Taken out, each stretch is judged on the growth seen within it; a step that
+    happened during the gap (a warm-up that finished) leaves two flat stretches, not a leak.
+    The step taken out is how far the floor (low quantile) of the samples after the gap lies above
+    every sample before it (``reach`` seconds on each side): noise, a GC cycle's phase and a drop
+    are not steps, and a leak keeps the growth seen on each side.
+    """
+    bounds = [0, *gaps, len(x)]
+    out: list[float] = x[: bounds[1]]
+    total = 0.0
+    for a, g, b in zip(bounds, bounds[1:], bounds[2:], strict=False):
+        i = bisect_left(u, u[g - 1] - reach, a, g - 1)
+        j = bisect_right(u, u[g] + reach, g + 1, b)
+        total += max(0.0, _low(x[g:j]) - max(x[i:g]))  # both sides share earlier shifts
+        out.extend([v - total for v in x[g:b]] if total else x[g:b])
+    return out, total
 
 
 def _block_floors(
@@ -479,7 +516,7 @@ def _judge(
              f"least growth that counts: {_size(least_growth)}"),
         )  # fmt: skip
 
-    u, origin = _squeeze_gaps(t)
+    u, origin, gaps = _squeeze_gaps(t)
     obs = u[-1] - origin
     typ_dt = obs / (n - 1)
     least = max(MIN_WINDOW_S, MIN_BLOCKS * max(MIN_BLOCK_S, typ_dt))
@@ -489,6 +526,14 @@ def _judge(
     width = max(MIN_BLOCK_S, obs / N_BLOCKS, typ_dt)
     nb = max(1, int(obs / width))
     width = obs / nb
+    gap_note, jumped = "", 0.0
+    if gaps:
+        x, jumped = _close_gaps(u, x, gaps, GAP_REACH * width)
+        gap_note = (
+            f"{len(gaps)} gap{'s' if len(gaps) > 1 else ''} in the samples "
+            f"({_dur(span - obs)} unseen): the {_delta(jumped)} change across "
+            f"{'them' if len(gaps) > 1 else 'it'} is not counted"
+        )
     taus, floors, starts = _block_floors(u, origin, x, nb, width)
     floors, swing, drops = _gc_floors(u, x, floors, starts, typ_dt)
     m = len(floors)
@@ -518,7 +563,7 @@ def _judge(
     sawtooth = f"GC sawtooth: {drops} collections, floor taken after each" if swing else ""
 
     def no(conf: float, *why: str, r: float = rate) -> GrowthVerdict:
-        words = tuple(w for w in (*why, sawtooth) if w)
+        words = tuple(w for w in (*why, sawtooth, gap_note) if w)
         return GrowthVerdict("no_leak", r, growth, span, n, conf, None, 0.0, words)
 
     if growth <= 0 or slope <= 0:
@@ -584,9 +629,11 @@ def _judge(
         k = min(n - 1, bisect_left(u, origin + onset_obs))
         onset_s = float(t[k] - t[0])
         reasons.append(f"growth began {_dur(onset_s)} after the first sample")
-    reasons.append(f"still rising at the end: the floor is at a new high ({_size(final)})")
+    reasons.append(f"still rising at the end: the floor is at a new high ({_size(final + jumped)})")
     if sawtooth:
         reasons.append(sawtooth)
+    if gap_note:
+        reasons.append(gap_note)
     if available_bytes is not None and available_bytes > 0 and rate > 0:
         reasons.append(f"{_size(available_bytes)} available lasts {_dur(available_bytes / rate)}")
     confidence = _phi(z) * min(1.0, 0.5 + growth / (4.0 * gate))
