@@ -239,6 +239,40 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             assert "replay" in str(app.query_one("#summary").content)
 
 
+async def test_replay_steps_once_per_press_however_fast(tmp_path):
+    """Five '.' presses in a row are five ticks, at once, whatever the refresh interval."""
+    from test_recording import proc, snap
+
+    from toptui.recording import Recorder
+    from toptui.sampling.replay import ReplaySampler
+
+    path = tmp_path / "rec.csv"
+    with Recorder(path) as rec:
+        for i in range(20):
+            rec.record(snap(1_700_000_000.0 + i, [proc(1, "a", (i + 1) * 1 << 20)]))
+    replay = ReplaySampler(path)
+    app = TopApp(interval_s=30.0, replay=replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.position >= 1)
+        await pilot.press("Z")
+        at = replay.position
+        await pilot.press(*["full_stop"] * 5)
+        await wait_for(pilot, lambda: replay.position == at + 5, 5)
+        await pilot.pause(0.3)
+        assert replay.position == at + 5
+
+
+def test_replay_and_saved_delay_apply_when_no_delay_is_given(tmp_path):
+    from toptui import settings
+    from toptui.cli import build_parser
+
+    assert build_parser().parse_args([]).delay is None
+    assert TopApp(interval_s=None, prefs=settings.Settings(interval_s=10.0)).interval_s == 10.0
+    assert TopApp(interval_s=None, prefs=settings.Settings(interval_s=10.0),
+                  replay=object()).interval_s == 0.5  # fmt: skip
+    assert TopApp(interval_s=3.0, prefs=settings.Settings(interval_s=10.0)).interval_s == 3.0
+
+
 async def test_pss_column_is_read_for_visible_rows(sleepers):
     app = TopApp(interval_s=0.1, pids=[s.pid for s in sleepers], sort="PID", descending=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -47,6 +47,21 @@ def test_ticks_come_back_in_order_with_the_recorded_timeline(tmp_path):
     assert r.sample() is got[-1] and r.done and r.position == 3
 
 
+def test_replay_of_some_pids_plays_only_their_ticks(tmp_path):
+    """-p with --replay names the recording's processes (long gone from this machine)."""
+    path = tmp_path / "rec.csv"
+    with Recorder(path) as rec:
+        rec.record(snap(EPOCH + 0.0, [proc(1, "a", MIB), proc(2, "b", 2 * MIB)]))
+        rec.record(snap(EPOCH + 1.0, [proc(2, "b", 3 * MIB)]))
+        rec.record(snap(EPOCH + 2.0, [proc(1, "a", 4 * MIB), proc(2, "b", 3 * MIB)]))
+    r = ReplaySampler(path, pids=[1])
+    assert r.total == 2
+    assert [[p.pid for p in r.sample().procs] for _ in range(2)] == [[1], [1]]
+    assert r.done
+    with pytest.raises(RecordingFormatError, match="no samples of process 7, 9"):
+        ReplaySampler(path, pids=[9, 7])
+
+
 def test_an_empty_or_broken_recording_fails_at_once(tmp_path):
     path = tmp_path / "rec.csv"
     with pytest.raises(RecordingError) as missing:

@@ -83,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-d",
         "--delay",
         type=_seconds(MIN_DELAY_S, MAX_DELAY_S),
-        default=DEFAULT_DELAY_S,
+        default=None,
         metavar="SECONDS",
-        help=f"refresh interval (default {DEFAULT_DELAY_S:g})",
+        help=f"refresh interval (default {DEFAULT_DELAY_S:g}, or the one saved with W; a replay "
+        "plays at 0.5)",
     )
     p.add_argument(
         "-p",
@@ -196,7 +197,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    pids = _check_pids([p for group in args.pid for p in group]) if args.pid else None
+    for flag, value in (("--record", args.record), ("--replay", args.replay)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} needs a file name")
+    if args.replay and args.record:
+        raise UsageError("--record and --replay do not go together: a replay is already recorded")
+    if args.replay and args.user is not None:
+        raise UsageError("-u cannot filter a replay: a recording does not keep users")
+    pid_args = [p for group in args.pid for p in group] if args.pid else None
+    if args.replay:  # the pids are the recording's, not this machine's
+        pids = frozenset(pid_args) if pid_args else None
+    else:
+        pids = _check_pids(pid_args) if pid_args else None
     user = _check_user(args.user) if args.user is not None else None
     try:
         sort, desc = resolve_sort(DEFAULT_SORT if args.sort is None else args.sort)
@@ -209,18 +221,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.batch:
-        recorder = _open_recorder(args.record) if args.record else None
+        recorder, why = _open_recorder(args.record) if args.record else (None, None)
+        if why:
+            _say(why)
         try:
             return _run_batch(args, pids, user, sort, desc, recorder)
         finally:
             if recorder is not None:
                 recorder.close()
     # The screen: what can be refused is refused before a recording file is created.
-    replay = _open_replay(args.replay) if args.replay else None
+    replay = _open_replay(args.replay, pids) if args.replay else None
     _check_terminal()
-    recorder = _open_recorder(args.record) if args.record else None
+    recorder, why = _open_recorder(args.record) if args.record else (None, None)
     try:
-        return _run_screen(args, pids, user, sort, desc, recorder, replay)
+        return _run_screen(args, pids, user, sort, desc, recorder, replay, why)
     finally:
         if recorder is not None:
             recorder.close()
@@ -338,6 +352,7 @@ def _run_screen(
     desc: bool,
     recorder: Recorder | None,
     replay: ReplaySampler | None,
+    record_warning: str | None = None,
 ) -> int:
     from toptui import settings
     from toptui.views.app import TopApp
@@ -348,6 +363,7 @@ def _run_screen(
         prefs, warning = settings.Settings(), f"{settings.config_path()} is damaged; using defaults"
     if warning:
         sys.stderr.write(f"toptui: {warning}\n")
+    warning = "\n".join(w for w in (warning, record_warning) if w) or None
     app = TopApp(
         interval_s=args.delay,
         history_s=args.history,
@@ -396,16 +412,19 @@ def _exit_on_signals_until_mounted(app: App) -> None:
         signal.signal(sig, on_signal)
 
 
-def _open_recorder(path: str) -> Recorder:
+def _open_recorder(path: str) -> tuple[Recorder | None, str | None]:
+    """(recorder, None), or (None, why) when the file cannot be recorded to: the monitor still
+    runs, as it does when a write fails later (a full disk), and says once that it does not
+    record."""
     from toptui.recording import Recorder
 
     try:
-        return Recorder(path)
+        return Recorder(path), None
     except OSError as exc:
-        raise UsageError(str(exc)) from None
+        return None, f"{exc}; monitoring without recording"
 
 
-def _open_replay(path: str) -> ReplaySampler:
+def _open_replay(path: str, pids: frozenset[int] | None = None) -> ReplaySampler:
     from toptui.recording import RecordingFormatError
     from toptui.sampling.replay import ReplaySampler
 
@@ -417,7 +436,7 @@ def _open_replay(path: str) -> ReplaySampler:
         # /dev/zero or a FIFO: the reader would wait, or read one endless line, forever.
         raise UsageError(f"cannot replay {path}: not a regular file")
     try:
-        return ReplaySampler(path)
+        return ReplaySampler(path, pids=pids)
     except (OSError, RecordingFormatError) as exc:
         raise UsageError(str(exc)) from None
 

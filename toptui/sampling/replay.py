@@ -11,7 +11,7 @@ number, instead of halfway through a replay; 100k rows take well under a second 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
 from toptui.recording import RecordingError, RecordingFormatError, RecordingReader, Row
@@ -60,22 +60,34 @@ class ReplaySampler:
     :class:`toptui.recording.RecordingError` (an OSError, one line) when it cannot be read.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], pids: Iterable[int] | None = None) -> None:
         self.path = os.fspath(path)
+        self._only = frozenset(pids) if pids else None  # like top -p: only these processes
         try:
-            self.total = sum(1 for _ in RecordingReader(self.path).ticks())
+            self.total = sum(1 for _ in self._read())
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise RecordingError(
                 self.path, f"cannot replay {self.path}: {reason}", exc.errno
             ) from None
         if self.total == 0:
-            raise RecordingFormatError(self.path, 1, "the recording holds no samples")
+            what = "no samples"
+            if self._only:
+                what += f" of process {', '.join(map(str, sorted(self._only)))}"
+            raise RecordingFormatError(self.path, 1, f"the recording holds {what}")
         self.position = 0
-        self._ticks: Iterator[tuple[float, list[Row]]] = RecordingReader(self.path).ticks()
+        self._ticks: Iterator[tuple[float, list[Row]]] = self._read()
         self._next = self._advance()
         self._last: Snapshot | None = None
         self._last_t: float | None = None
+
+    def _read(self) -> Iterator[tuple[float, list[Row]]]:
+        ticks = RecordingReader(self.path).ticks()
+        if self._only is None:
+            return ticks
+        only = self._only
+        picked = ((t, [r for r in rows if r.pid in only]) for t, rows in ticks)
+        return ((t, rows) for t, rows in picked if rows)
 
     @property
     def done(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import signal
 import threading
 import time
@@ -100,7 +101,8 @@ class TopApp(App[int]):
             history_s=history_s,
             recorder=recorder,
         )
-        self._step = threading.Event()
+        self._steps: queue.SimpleQueue[None] = queue.SimpleQueue()  # '.' presses not yet played
+        self._wake = threading.Event()
         self.user = user
         self._sort = (sort or self.prefs.sort, self.prefs.descending if descending is None
                       else descending)  # fmt: skip
@@ -169,19 +171,21 @@ class TopApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     # -- the sampling thread: never touches widgets ----------------------------------------
 
     def _sample_loop(self) -> None:
         deadline = time.monotonic()
         while not self._stop.is_set():
-            if self.replay is not None and (self.paused or self.replay.done):
-                # A paused replay waits for '.' (one tick) or Z; live sampling never stops.
-                self._step.wait(0.1)
-                if not self._step.is_set():
+            stepping = self.replay is not None and (self.paused or self.replay.done)
+            if stepping:
+                # A paused replay waits for '.' (one tick each) or Z; live sampling never stops.
+                try:
+                    self._steps.get(timeout=0.1)
+                except queue.Empty:
                     deadline = time.monotonic()
                     continue
-                self._step.clear()
             selected = self._selected_key
             try:
                 frame = self.monitor.step([selected] if selected is not None else [])
@@ -189,11 +193,14 @@ class TopApp(App[int]):
                 self.post_message(SamplingFailed(f"{exc!r}\n{traceback.format_exc(limit=3)}"))
             else:
                 self.post_message(FrameReady(frame, stepped=self.replay is not None))
+            if stepping:
+                continue  # the next '.' steps at once: presses are counted, never merged
             deadline += self.interval_s
             now = time.monotonic()
             if deadline < now:  # overran (or was suspended): wait a full period, no catch-up
                 deadline = now + self.interval_s
-            self._stop.wait(deadline - now)
+            self._wake.wait(deadline - now)  # Z, '.' and quitting cut the wait short
+            self._wake.clear()
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -326,6 +333,7 @@ class TopApp(App[int]):
                             severity="error")  # fmt: skip
                 return
             self.interval_s = delay
+            self._wake.set()  # the next refresh comes at the new pace, not after the old one
             self.notify(f"refreshing every {delay:g}s", timeout=2)
         elif kind == "renice" and value is not None:
             try:
@@ -410,6 +418,8 @@ class TopApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.replay is not None:
+            self._wake.set()  # a replay stops at once (live sampling goes on while paused)
         if not self.paused and self.monitor.last is not None:
             self._show(self.monitor.last)
         self._update_header()
@@ -419,7 +429,8 @@ class TopApp(App[int]):
         if self.replay is None:
             return
         self.paused = True
-        self._step.set()
+        self._steps.put(None)
+        self._wake.set()
 
     def action_export(self) -> None:
         """Write the selected process's history as a recording, for a bug report or analyze."""
