@@ -7,6 +7,7 @@ exactly as it would for a leaking program. Commands arrive on stdin, one per lin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -84,7 +85,8 @@ class MemoryChild:
         self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(BrokenPipeError):  # killed before reading it all
+                    stream.close()
 
     def __enter__(self) -> MemoryChild:
         return self

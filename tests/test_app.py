@@ -1,6 +1,7 @@
 """The screen, driven through Textual's pilot as a person would: keys, sorting, selection, views."""
 
 import asyncio
+import os
 import sys
 from dataclasses import replace
 
@@ -222,6 +223,49 @@ async def test_tiny_terminal_keeps_the_table_readable(size):
         await pilot.resize_terminal(*size)
         await pilot.pause(0.3)
         assert app.table.region.height == size[1]
+
+
+class LeakThenExit(SteppedSampler):
+    """The leaker grows each tick until told to exit; then it is killed and left unreaped (a
+    zombie, RES 0) for a few ticks, as a killed child of a busy parent is, then reaped."""
+
+    exit_now = False
+    zombie_ticks = 0
+
+    def sample(self):
+        if not self.exit_now:
+            return super().sample()
+        if self.zombie_ticks == 0:
+            self.child.proc.kill()
+            os.waitid(os.P_PID, self.child.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped
+        elif self.zombie_ticks == 3:
+            self.child.proc.wait()
+        self.zombie_ticks += 1
+        self.fake_clock.t += 1.0
+        return replace(Sampler.sample(self), t_wall=1_700_000_000 + self.fake_clock.t)
+
+
+async def test_detail_view_of_a_leak_that_exits_keeps_its_last_facts():
+    with MemoryChild(start_mib=5) as leaker, MemoryChild(start_mib=40) as flat:
+        sampler = LeakThenExit(leaker, flat)
+        monitor = Monitor(sampler, interval_s=1.0, judge_every_s=1.0)
+        app = TopApp(interval_s=0.05, monitor=monitor, sort="PID", descending=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks(), 30)
+            app.table.select_key(next(k for k, _ in app.frame.leaks()))
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            await wait_for(
+                pilot, lambda: "LEAK" in str(app.screen.query_one("#detail-facts").content)
+            )
+            sampler.exit_now = True
+            facts = app.screen.query_one("#detail-facts")
+            await wait_for(pilot, lambda: "exited" in str(facts.content))
+            await pilot.pause(0.5)
+            text = str(facts.content)
+            assert "Last verdict before it exited: LEAK" in text, text
+            assert "RES 0 B" not in text and "floor not rising" not in text, text
+            assert "Memory exhausted" not in text
 
 
 async def test_table_only_keys_are_off_in_the_detail_view():

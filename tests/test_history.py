@@ -39,6 +39,16 @@ def test_ring_is_bounded_and_keeps_the_newest():
     assert ph.baseline.res == 10 * MIB
 
 
+def test_a_zombie_adds_no_sample():
+    """Killed and not yet reaped, a process shows RES 0: that is not its memory falling to 0."""
+    h = History(history_s=100, interval_s=1)
+    for i in range(5):
+        h.ingest(snap(float(i), proc(1, 5, (10 + i) * MIB)))
+    h.ingest(snap(5.0, replace(proc(1, 5, 0), state="Z")))
+    t, res = h.res_series((1, 5))
+    assert (t[-1], res[-1]) == (4.0, 14 * MIB)
+
+
 def test_capacity_is_capped():
     assert capacity_for(10**9, 0.1) == MAX_CAPACITY
 

@@ -466,6 +466,10 @@ class History:
             tick = self._tl.push(t)
             procs = self._procs
             for p in snap.procs:
+                if p.state == "Z":
+                    # A zombie has exited: its RES of 0 is no measurement of the process's
+                    # memory, and as a last sample it would read as all memory freed.
+                    continue
                 h = procs.get(p.key)
                 if h is None:
                     if len(procs) >= self.max_processes:

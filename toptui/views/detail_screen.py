@@ -50,12 +50,12 @@ def describe(
         "no_leak": "no leak",
         "collecting": f"collecting (about {fmt.duration(verdict.need_s)} more history needed)",
     }[verdict.verdict]
-    out.append("Verdict: ")
+    out.append("Verdict: " if proc is not None else "Last verdict before it exited: ")
     out.append(label, style=style)
     out.append(f"   rate {fmt.rate(verdict.rate_bytes_per_s) or '0'}")
     out.append(f"   judged {verdict.samples} samples over {fmt.duration(verdict.window_s)}")
     out.append(f"   confidence {verdict.confidence:.0%}\n")
-    eta = exhaustion_seconds(verdict, available)
+    eta = exhaustion_seconds(verdict, available) if proc is not None else None
     if eta is not None:
         out.append(f"Memory exhausted in ~{fmt.duration(eta)} at this rate ", style="bold red")
         out.append(f"({fmt.human_bytes(available)} available)\n")
@@ -76,6 +76,7 @@ class DetailScreen(Screen):
         super().__init__()
         self.key = key
         self.history = history
+        self._last_verdict: GrowthVerdict | None = None  # kept for after the process exits
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -85,6 +86,11 @@ class DetailScreen(Screen):
 
     def show(self, frame: Frame, verdict: GrowthVerdict | None) -> None:
         proc = next((p for p in frame.snapshot.procs if p.key == self.key), None)
+        if proc is not None and proc.state == "Z":
+            proc = None  # exited, not yet reaped: no memory of its own to show
+        if verdict is None and proc is None:
+            verdict = self._last_verdict
+        self._last_verdict = verdict
         series = self.history.series(self.key)
         title = Text(f"PID {self.key[0]}", style="bold")
         name = proc.name if proc else (series.name if series else "?")
