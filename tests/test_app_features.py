@@ -135,6 +135,19 @@ async def test_delay_changes_live():
         await type_text(pilot, "-1")
         await pilot.press("enter")
         assert app.interval_s == 0.5
+        await pilot.press("d")  # what -d accepts, the d key accepts
+        await type_text(pilot, "0.05")
+        await pilot.press("enter")
+        assert app.interval_s == 0.05
+
+
+async def test_ctrl_c_quits_like_top():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
 
 
 async def test_columns_tree_and_header_clicks(sleepers):
@@ -169,6 +182,8 @@ async def test_user_picker():
         user = app.table.user
         assert user
         assert {p.user for p in app.table.rows} == {user}
+        await pilot.press("escape")  # Esc takes the user filter back too
+        assert app.table.user is None
 
 
 async def test_save_settings_and_read_them_back(tmp_path):
@@ -260,6 +275,29 @@ async def test_replay_steps_once_per_press_however_fast(tmp_path):
         await wait_for(pilot, lambda: replay.position == at + 5, 5)
         await pilot.pause(0.3)
         assert replay.position == at + 5
+
+
+async def test_a_replay_signals_and_renices_nothing(tmp_path):
+    """A recorded pid may belong to another process by now: k and r say so and do nothing."""
+    from test_recording import proc, snap
+
+    from toptui.recording import Recorder
+    from toptui.sampling.replay import ReplaySampler
+
+    path = tmp_path / "rec.csv"
+    with Recorder(path) as rec:
+        for i in range(3):
+            rec.record(snap(1_700_000_000.0 + i, [proc(os.getpid(), "me", 1 << 20)]))
+    app = TopApp(interval_s=0.05, replay=ReplaySampler(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.frames_seen >= 1)
+        await pilot.press("k")
+        await pilot.pause()
+        assert not isinstance(app.screen, ChoiceScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        assert not app.prompt.display
+        assert any("nothing to signal" in str(n.message) for n in app._notifications)
 
 
 def test_replay_and_saved_delay_apply_when_no_delay_is_given(tmp_path):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from toptui import __version__
 from toptui.arguments import OneLineParser, pid_list
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
+from toptui.settings import MAX_DELAY_S, MIN_DELAY_S
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from textual.app import App
@@ -37,8 +38,6 @@ class UsageError(Exception):
 
 # Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
 # (threading.TIMEOUT_MAX), and history / delay must not overflow to infinity.
-MIN_DELAY_S = 0.01
-MAX_DELAY_S = 86400.0
 MAX_HISTORY_S = 30 * 86400.0
 
 

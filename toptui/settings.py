@@ -14,6 +14,9 @@ from pathlib import Path
 from toptui.columns import BY_NAME, OPTIONAL_COLUMNS
 
 THEMES = ("textual-dark", "textual-light")
+# The refresh interval's bounds, the same for -d, the d key and a saved setting.
+MIN_DELAY_S = 0.01
+MAX_DELAY_S = 86400.0
 
 
 @dataclass(slots=True)
@@ -38,7 +41,7 @@ def _valid(name: str, value: object) -> bool:
     checks = {
         "sort": lambda v: isinstance(v, str) and v in BY_NAME,
         "descending": lambda v: isinstance(v, bool),
-        "interval_s": lambda v: isinstance(v, int | float) and 0.1 <= v <= 3600,
+        "interval_s": lambda v: isinstance(v, int | float) and MIN_DELAY_S <= v <= MAX_DELAY_S,
         "unit": lambda v: isinstance(v, int) and 0 <= v <= 2,
         "growth_panel": lambda v: isinstance(v, bool),
         "tree": lambda v: isinstance(v, bool),

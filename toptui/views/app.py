@@ -55,6 +55,7 @@ class TopApp(App[int]):
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False),  # as in top and htop
         Binding("question_mark,h", "help", "Help", key_display="?"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("backslash,f4", "filter", "Filter", key_display="\\"),
@@ -300,6 +301,8 @@ class TopApp(App[int]):
         self.prompt.ask("delay", f"Change delay from {self.interval_s:g}s to")
 
     def action_renice(self) -> None:
+        if not self._live_only("renice"):
+            return
         targets = self._targets()
         if targets:
             self._renice_targets = targets
@@ -326,11 +329,12 @@ class TopApp(App[int]):
         elif kind == "delay" and value is not None:
             try:
                 delay = float(value)
-                if not 0.1 <= delay <= 3600:
+                if not settings.MIN_DELAY_S <= delay <= settings.MAX_DELAY_S:
                     raise ValueError
             except ValueError:
-                self.notify(f"delay must be a number of seconds from 0.1 to 3600, not {value!r}",
-                            severity="error")  # fmt: skip
+                low, high = settings.MIN_DELAY_S, settings.MAX_DELAY_S
+                self.notify(f"delay must be a number of seconds from {low:g} to {high:g}, "
+                            f"not {value!r}", severity="error")  # fmt: skip
                 return
             self.interval_s = delay
             self._wake.set()  # the next refresh comes at the new pace, not after the old one
@@ -354,7 +358,15 @@ class TopApp(App[int]):
             return [p for p in table.rows if p.key in table.tagged]
         return [table.selected] if table.selected is not None else []
 
+    def _live_only(self, what: str) -> bool:
+        """A replay's processes are recorded ones: their pids may belong to others by now."""
+        if self.replay is not None:
+            self.notify(f"a replay shows recorded processes: nothing to {what}", timeout=3)
+        return self.replay is None
+
     def action_kill(self) -> None:
+        if not self._live_only("signal"):
+            return
         targets = self._targets()
         if not targets:
             return
@@ -449,11 +461,15 @@ class TopApp(App[int]):
         self.notify(f"wrote {count} samples of PID {proc.pid} to {path}", timeout=6)
 
     def action_clear(self) -> None:
+        """Esc takes back one narrowing per press: the filter, then the search, then the user."""
         table = self.table
         if table.filter_text:
             table.set_filter(None)
         elif table.search_text:
             table.search(None)
+        elif table.user is not None:
+            table.user = None
+            table.set_filter(table.filter_text)
         self._update_header()
 
     def action_save_settings(self) -> None:
