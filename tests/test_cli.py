@@ -108,6 +108,23 @@ def test_batch_sort_and_user_filter():
         assert users == {me}
 
 
+def test_text_fields_sort_high_to_low_as_in_top():
+    """top -o COMMAND lists z before a; '-COMMAND' is a to z."""
+    procs = [
+        subprocess.Popen([cmd, *arg])
+        for cmd, arg in (("sleep", ["60"]), ("tail", ["-f", "/dev/null"]))
+    ]
+    try:
+        pids = ",".join(str(p.pid) for p in procs)
+        for field, names in (("COMMAND", ["tail", "sleep"]), ("-COMMAND", ["sleep", "tail"])):
+            r = run("-b", "-n", "1", "--format", "json", "-p", pids, "-o", field)
+            assert [p["name"] for p in json.loads(r.stdout)["processes"]] == names
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
 def test_batch_does_not_import_textual():
     code = ("import sys, io; from toptui.batch import BatchOptions, run_batch; "
             "run_batch(BatchOptions(iterations=1, fmt='json'), out=io.StringIO()); "

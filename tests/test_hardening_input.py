@@ -38,7 +38,7 @@ def one_line(r: subprocess.CompletedProcess, status: int, *needles: str) -> str:
     "args,needle",
     [
         (["-u", ""], "unknown user"),
-        (["-b", "-u", "4294967294"], "unknown user"),
+        (["-b", "-u", "4294967296"], "unknown user"),  # beyond any uid
         (["-o", ""], "unknown sort field"),
         (["-o", "+"], "unknown sort field"),
         (["--sort=-"], "unknown sort field"),
@@ -113,6 +113,13 @@ def test_a_recording_that_cannot_be_written_is_one_line(tmp_path, make, needle):
     assert r.stdout.count("PID") == 2  # both frames were printed
     if before is not None:
         assert Path(path).read_bytes() == before  # a mistyped path never damages a file
+
+
+def test_a_uid_without_a_passwd_entry_is_a_user():
+    """As with top, -u 55555 shows that uid's processes (the USER column prints the number)."""
+    r = run("-b", "-n", "1", "-u", "55555")
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    assert "PID USER" in r.stdout
 
 
 def test_a_full_output_is_one_line_and_exit_1():

@@ -138,14 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_user(name: str) -> str:
+    """The name as the USER column shows it: a uid without a passwd entry shows as its number."""
     try:
         return pwd.getpwnam(name).pw_name
     except KeyError:
-        if name.isdigit():
+        if name.isdigit() and int(name) < 2**32 - 1:  # (uid_t)-1 is "no user"
             try:
                 return pwd.getpwuid(int(name)).pw_name
             except KeyError:
-                pass
+                return str(int(name))
     raise UsageError(f"unknown user {name!r}")
 
 
@@ -214,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if desc is None:
-        desc = BY_NAME[sort].numeric
+        desc = True  # top's -o sorts high to low, text fields too, unless given a '-'
     if args.iterations is not None and not args.batch:
         raise UsageError("-n only applies to batch mode (-b)")
     if args.replay and args.batch:
