@@ -125,6 +125,41 @@ def test_text_fields_sort_high_to_low_as_in_top():
             p.wait()
 
 
+def test_the_first_frame_has_cpu_use():
+    """Like top -b -n 1, the only frame shows who is busy (not 0.0 for everyone)."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for fmt in ("json", "text"):
+            r = run("-b", "-n", "1", "--format", fmt, "-p", str(busy.pid))
+            if fmt == "json":
+                (p,) = json.loads(r.stdout)["processes"]
+                assert p["cpu_percent"] > 30, p
+            else:
+                row = next(
+                    line for line in r.stdout.splitlines() if line.split()[:1] == [str(busy.pid)]
+                )
+                assert float(row.split()[8]) > 30, row
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def test_batch_records_only_the_user_it_shows(tmp_path):
+    """-u narrows the recording as -p does: what is shown is what is recorded."""
+    import pwd
+
+    from toptui.recording import read_series
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    path = tmp_path / "rec.csv"
+    r = run("-b", "-n", "2", "-d", "0.1", "-u", "nobody", "--record", str(path))
+    assert r.returncode == 0, r.stderr
+    pids = {row.split(",")[1] for row in path.read_text().splitlines()[1:]}
+    assert str(os.getpid()) not in pids or me == "nobody"
+    r = run("-b", "-n", "2", "-d", "0.1", "-u", me, "--record", str(path))
+    assert os.getpid() in {s.pid for s in read_series(str(path))}
+
+
 def test_batch_does_not_import_textual():
     code = ("import sys, io; from toptui.batch import BatchOptions, run_batch; "
             "run_batch(BatchOptions(iterations=1, fmt='json'), out=io.StringIO()); "

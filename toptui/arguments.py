@@ -6,12 +6,19 @@ import argparse
 import sys
 from typing import NoReturn
 
+# The refresh interval's bounds, the same for -d, the d key and a saved setting.
+MIN_DELAY_S = 0.01
+MAX_DELAY_S = 86400.0
+
 
 class OneLineParser(argparse.ArgumentParser):
     """A mistake is one line on stderr naming the program, and exit status 2: no usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: {message} (try '{self.prog} --help')\n")
+        try:
+            sys.stderr.write(f"{self.prog}: {message} (try '{self.prog} --help')\n")
+        except (OSError, ValueError, AttributeError):  # stderr closed or full: still status 2
+            pass
         sys.exit(2)
 
 

@@ -220,8 +220,11 @@ def run_batch(
         frame = monitor.step()
         if monitor.record_error and not record_error_shown:
             record_error_shown = True  # the monitor goes on; say so once
-            err.write(f"toptui: {monitor.record_error}\n")
-            err.flush()
+            try:
+                err.write(f"toptui: {monitor.record_error}\n")
+                err.flush()
+            except (OSError, ValueError, AttributeError):  # no stderr left to say it on
+                pass
         if on_frame is not None:
             on_frame(frame)
         procs = visible(frame, opts)

@@ -7,29 +7,32 @@ never a traceback. Textual is imported only when the screen is actually wanted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import dataclasses
 import os
 import pwd
 import signal
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from toptui import __version__
-from toptui.arguments import OneLineParser, pid_list
+from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S, OneLineParser, pid_list
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
-from toptui.settings import MAX_DELAY_S, MIN_DELAY_S
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from textual.app import App
 
+    from toptui.model import Snapshot
     from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
 
 DEFAULT_DELAY_S = 2.0
+# The least interval between the priming sweep and batch mode's first frame (top pauses 150 ms).
+FIRST_CPU_INTERVAL_S = 0.05
 
 
 class UsageError(Exception):
@@ -190,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except UsageError as exc:
-        sys.stderr.write(f"toptui: {exc}\n")
+        _say(str(exc))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -221,18 +224,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.batch:
-        recorder, why = _open_recorder(args.record) if args.record else (None, None)
-        if why:
-            _say(why)
-        try:
-            return _run_batch(args, pids, user, sort, desc, recorder)
-        finally:
-            if recorder is not None:
-                recorder.close()
+        # Stop signals are held from here on: one that comes during start-up still ends the run
+        # after a whole frame (or before the first), never half-way.
+        with _StopSignals() as stop:
+            recorder, why = _open_recorder(args.record, user) if args.record else (None, None)
+            if why:
+                _say(why)
+            try:
+                return _run_batch(args, pids, user, sort, desc, recorder, stop)
+            finally:
+                if recorder is not None:
+                    recorder.close()
     # The screen: what can be refused is refused before a recording file is created.
     replay = _open_replay(args.replay, pids) if args.replay else None
     _check_terminal()
-    recorder, why = _open_recorder(args.record) if args.record else (None, None)
+    recorder, why = _open_recorder(args.record, user) if args.record else (None, None)
     try:
         return _run_screen(args, pids, user, sort, desc, recorder, replay, why)
     finally:
@@ -246,12 +252,22 @@ def _run_batch(
     user: str | None,
     sort: str,
     desc: bool,
-    recorder: Recorder | None,
+    recorder: Recorder | _OneUser | None,
+    stop: _StopSignals,
 ) -> int:
-    from toptui.batch import BatchOptions, run_batch
-
     if sys.stdout is None:  # started with stdout closed (>&-)
         raise UsageError("standard output is closed; batch mode writes there")
+    from toptui.sampling.sampler import Sampler
+
+    # %CPU is use over an interval: a first sweep now gives the first frame one, as top's
+    # 150 ms pause before its first frame does. The rest of start-up runs inside that interval.
+    sampler = Sampler(pids=pids)
+    sampler.sample()
+    primed = time.monotonic()
+
+    from toptui.batch import BatchOptions, run_batch
+    from toptui.monitor import Monitor
+
     opts = BatchOptions(
         iterations=args.iterations,
         delay_s=args.delay or DEFAULT_DELAY_S,
@@ -262,19 +278,42 @@ def _run_batch(
         fmt=args.format,
         history_s=args.history,
     )
-    with _StopSignals() as stop:
-        try:
-            run_batch(opts, stop=stop, recorder=recorder)
-        except BrokenPipeError:
-            # `toptui -b | head`: the reader left; say nothing, like top.
-            _drop_stdout()
-            return 0
-        except OSError as exc:  # a full disk, or a terminal that hung up (EIO)
-            _drop_stdout()
-            if stop.signum is None:
-                _say(f"cannot write the output: {exc.strerror or exc}")
-                return 1
+    monitor = Monitor(
+        sampler,
+        interval_s=opts.delay_s,
+        history_s=opts.history_s,
+        judge_every_s=min(5.0, max(opts.delay_s, 0.5)),
+        recorder=recorder,
+    )
+    if stop.wait(max(0.0, primed + FIRST_CPU_INTERVAL_S - time.monotonic())):
+        return 130 if stop.signum == signal.SIGINT else 0
+    try:
+        run_batch(opts, stop=stop, monitor=monitor)
+    except BrokenPipeError:
+        # `toptui -b | head`: the reader left; say nothing, like top.
+        _drop_stdout()
+        return 0
+    except OSError as exc:  # a full disk, or a terminal that hung up (EIO)
+        _drop_stdout()
+        if stop.signum is None:
+            _say(f"cannot write the output: {exc.strerror or exc}")
+            return 1
     return 130 if stop.signum == signal.SIGINT else 0
+
+
+class _OneUser:
+    """Records only one user's processes: what ``-u`` shows is what gets recorded (as with -p)."""
+
+    def __init__(self, sink: Recorder, user: str) -> None:
+        self.sink = sink
+        self.user = user
+
+    def record(self, snap: Snapshot) -> None:
+        procs = tuple(p for p in snap.procs if p.user == self.user)
+        self.sink.record(dataclasses.replace(snap, procs=procs))
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 class _StopSignals:
@@ -350,7 +389,7 @@ def _run_screen(
     user: str | None,
     sort: str,
     desc: bool,
-    recorder: Recorder | None,
+    recorder: Recorder | _OneUser | None,
     replay: ReplaySampler | None,
     record_warning: str | None = None,
 ) -> int:
@@ -400,6 +439,8 @@ def _exit_on_signals_until_mounted(app: App) -> None:
     default way.
     """
 
+    import asyncio  # the screen only: batch mode must start fast
+
     def on_signal(signum: int, _frame: object) -> None:
         signal.signal(signum, signal.SIG_DFL)
         try:
@@ -412,16 +453,19 @@ def _exit_on_signals_until_mounted(app: App) -> None:
         signal.signal(sig, on_signal)
 
 
-def _open_recorder(path: str) -> tuple[Recorder | None, str | None]:
+def _open_recorder(
+    path: str, user: str | None = None
+) -> tuple[Recorder | _OneUser | None, str | None]:
     """(recorder, None), or (None, why) when the file cannot be recorded to: the monitor still
     runs, as it does when a write fails later (a full disk), and says once that it does not
     record."""
     from toptui.recording import Recorder
 
     try:
-        return Recorder(path), None
+        recorder = Recorder(path)
     except OSError as exc:
         return None, f"{exc}; monitoring without recording"
+    return (recorder if user is None else _OneUser(recorder, user)), None
 
 
 def _open_replay(path: str, pids: frozenset[int] | None = None) -> ReplaySampler:

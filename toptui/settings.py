@@ -11,12 +11,10 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
 from toptui.columns import BY_NAME, OPTIONAL_COLUMNS
 
 THEMES = ("textual-dark", "textual-light")
-# The refresh interval's bounds, the same for -d, the d key and a saved setting.
-MIN_DELAY_S = 0.01
-MAX_DELAY_S = 86400.0
 
 
 @dataclass(slots=True)

@@ -126,7 +126,9 @@ def _size(b: float) -> str:
         return f"{sign}{a / GIB:.2f} GiB"
     if a >= MIB:
         return f"{sign}{a / MIB:.1f} MiB"
-    return f"{sign}{a / KIB:.0f} KiB"
+    if a >= KIB:
+        return f"{sign}{a / KIB:.0f} KiB"
+    return f"{sign}{a:.0f} B"  # a creep of 200 B/s is not "+0 KiB/s"
 
 
 def _delta(b: float) -> str:
