@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import random
 import subprocess
 import sys
@@ -270,3 +271,80 @@ def test_bad_flags_are_one_line(tmp_path):
         r = run(*args)
         assert r.returncode == 2
         assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("toptui analyze: ")
+
+
+def test_only_a_two_column_csv_may_end_without_a_newline(tmp_path, capsys):
+    """Many tools omit a CSV's final newline; recordings and mprof end every line they write."""
+    csv = tmp_path / "no_eol.csv"
+    csv.write_bytes(b"t,rss\n0,100\n1,200\n2,300")
+    assert analyze.main(["--format", "json", str(csv)]) == 0
+    assert json.loads(capsys.readouterr().out)["last_rss"] == 300
+    dat = tmp_path / "no_eol.dat"
+    dat.write_bytes(b"MEM 1.0 1700000000.0\nMEM 2.0 1700000001.0\nMEM 3.0 1700000002.0")
+    assert analyze.main(["--format", "json", str(dat)]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["samples"] == 2 and f"{dat}:3: incomplete last line" in err
+
+
+def test_byte_order_marks_and_quoted_csv_fields_are_read(tmp_path, capsys):
+    bom = b"\xef\xbb\xbf"
+    dat = tmp_path / "bom.dat"
+    dat.write_bytes(bom + b"MEM 10 1700000000\nMEM 11 1700000001\n")
+    r_csv = tmp_path / "r.csv"  # R: write.csv(d, row.names = FALSE) quotes the header names
+    r_csv.write_text('"t","rss"\n0,100\n1,200\n')
+    quoted = tmp_path / "quoted.csv"  # some spreadsheets quote every field
+    quoted.write_bytes(bom + b'"time", "rss"\r\n"0","100"\r\n"1", "200"\r\n')
+    assert analyze.main(["--format", "json", str(dat), str(r_csv), str(quoted)]) == 0
+    out, err = capsys.readouterr()
+    objs = [json.loads(x) for x in out.splitlines()]
+    assert err == ""
+    assert [(o["samples"], o["first_rss"], o["last_rss"]) for o in objs] == [
+        (2, 10 * MIB, 11 * MIB), (2, 100, 200), (2, 100, 200)
+    ]  # fmt: skip
+
+
+def test_json_is_valid_utf8_whatever_bytes_the_names_hold(tmp_path, capsys):
+    rec = tmp_path / "hand_made.csv"
+    rows = b"".join(b"%d,7,1.0,py\xff\xfe,%d,1,1,0.0\r\n" % (i, MIB) for i in range(3))
+    rec.write_bytes(HEADER_LINE.encode() + b"\r\n" + rows)
+    odd = write_csv(tmp_path / os.fsdecode(b"mem\xe9.csv"), flat())
+    assert analyze.main(["--format", "json", str(rec), str(odd)]) == 0
+    out = capsys.readouterr().out
+    assert "\\ud" not in out  # no lone surrogate, which strict JSON parsers reject
+    a, b = (json.loads(x) for x in out.splitlines())
+    assert a["name"] == "py\ufffd\ufffd"
+    assert b["name"] == "mem\ufffd.csv" and b["source"].endswith("mem\ufffd.csv")
+
+
+def test_a_terminal_table_fits_the_terminal_and_a_piped_one_is_never_cut(tmp_path, monkeypatch):
+    import io
+
+    from test_recording import proc, snap
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    long_dir = tmp_path / "recordings-of-the-nightly-soak-test" / "service-a"
+    long_dir.mkdir(parents=True)
+    path = long_dir / "memory-trace-2024-01-01.csv"
+    name = "a-rather-long-process-name-here-x"
+    with Recorder(path) as rec:
+        for i in range(100):
+            rec.record(snap(EPOCH + i, [proc(4242, name, 10 * MIB + i * 65536)]))
+    res = [analyze.judge_trace(t, None) for t in analyze.load(str(path)).traces]
+    per_input = [(str(path), res), ("missing.csv", None)]
+    monkeypatch.setenv("COLUMNS", "100")
+    tty = Tty()
+    analyze._print(per_input, "text", tty)
+    table = tty.getvalue().split("\n\n")[0].splitlines()
+    assert len(table) == 3 and all(len(line) <= 100 for line in table), table
+    source, _, shown_name = table[1].split()[:3]
+    assert source.startswith("…") and source.endswith("-2024-01-01.csv")  # the file name stays
+    assert shown_name.startswith("a-rather-") and shown_name.endswith("…")
+    assert table[1].split()[-1] == "leak" and table[2].split()[-1] == "error"
+    piped = io.StringIO()
+    analyze._print(per_input, "text", piped)
+    lines = piped.getvalue().splitlines()
+    assert [ln.split()[0] for ln in lines] == [str(path), "missing.csv"]
+    assert name[:31] in lines[0] and [ln.split()[-1] for ln in lines] == ["leak", "error"]

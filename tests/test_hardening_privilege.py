@@ -39,8 +39,8 @@ WRITERS = {
     ("recording.py", "_prepare"): "drops a crash's partial last line of that recording",
     ("recording.py", "record"): "takes back a partial tick after a failed write",
     ("settings.py", "save"): "W: the settings file under $XDG_CONFIG_HOME/toptui",
-    ("cli.py", "_drop_stdout"): "points stdout at /dev/null after the reader left",
-    ("analyze.py", "_run"): "points stdout at /dev/null after the reader left",
+    ("arguments.py", "to_devnull"): "points stdout/stderr at /dev/null when they cannot be "
+    "written (reader left, full, closed)",
 }
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC"}
 WRITE_CALLS = {"write_text", "write_bytes", "replace", "rename", "renames", "unlink", "remove",

@@ -65,7 +65,8 @@ def test_round_trip_keeps_every_name_and_number(tmp_path):
         for s in snaps:
             rec.record(s)
     series = read_series(path)
-    assert [s.name for s in series] == NAMES
+    # A byte that is not UTF-8 reads back as U+FFFD, as the sampler decodes names from the kernel.
+    assert [s.name for s in series] == [n.replace("\udcff", "\ufffd") for n in NAMES]
     for j, s in enumerate(series):
         assert s.pid == 100 + j
         assert s.create_time == 1_700_000_000.25
@@ -74,7 +75,7 @@ def test_round_trip_keeps_every_name_and_number(tmp_path):
         assert list(s.vms) == [x.procs[j].virt for x in snaps]
         assert list(s.shared) == [x.procs[j].shr for x in snaps]
         assert list(s.cpu_percent) == [1.5] * 5
-    # Invalid UTF-8 goes to disk as the original byte, not as an escape.
+    # A surrogate-escaped byte goes to disk as the original byte, not as an escape.
     assert b"bad\xffutf8" in path.read_bytes()
 
 
@@ -141,6 +142,37 @@ def test_a_foreign_file_is_refused_and_left_alone(tmp_path):
         Recorder(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
     assert path.read_text() == "my precious notes\n"
+
+
+@pytest.mark.parametrize("content", [b"tim", b"time,pid,create", HEADER_LINE.encode()[:-1]])
+def test_a_file_holding_only_the_start_of_the_header_is_refused_not_truncated(tmp_path, content):
+    path = tmp_path / "notes.csv"
+    path.write_bytes(content)
+    with pytest.raises(RecordingError, match="not a toptui recording"):
+        Recorder(path)
+    assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("end", [b"", b"\r"])
+def test_a_recording_cut_off_before_the_header_line_end_is_continued(tmp_path, end):
+    path = tmp_path / "rec.csv"
+    path.write_bytes(HEADER_LINE.encode() + end)
+    with Recorder(path) as rec:
+        rec.record(ticks(1)[0])
+    assert path.read_bytes().startswith(HEADER_LINE.encode() + b"\r\n")
+    assert [len(s.t) for s in read_series(path)] == [1] * len(NAMES)
+
+
+def test_a_recording_with_a_byte_order_mark_is_appended_to(tmp_path):
+    path = tmp_path / "rec.csv"
+    with Recorder(path) as rec:
+        rec.record(ticks(1)[0])
+    saved = b"\xef\xbb\xbf" + path.read_bytes()  # as an editor may save it
+    path.write_bytes(saved)
+    with Recorder(path) as rec:
+        rec.record(ticks(2)[1])
+    assert path.read_bytes().startswith(saved)
+    assert [len(s.t) for s in read_series(path)] == [2] * len(NAMES)
 
 
 @pytest.mark.parametrize("case", ["missing_dir", "is_dir", "no_permission"])

@@ -2,18 +2,23 @@
 
 Inputs, told apart by their content (not their extension): toptui recordings (one series per
 process identity), two-column ``t,rss`` / ``time,rss`` CSVs (one series per file) and
-memory_profiler's ``mprof run`` ``.dat`` files (the main process and each child). An input that
-cannot be read costs one line on stderr (file and line number) and exit status 2; the other inputs
-are still analysed and printed. Nothing here imports Textual; plotext only when a graph is drawn.
+memory_profiler's ``mprof run`` ``.dat`` files (the main process and each child). ``-``, a pipe or
+a FIFO is read once, as it comes. An input that cannot be read costs one line on stderr (file and
+line number) and exit status 2; the other inputs are still analysed and printed. So does output
+that cannot be written (never status 1, which means a leak). Nothing here imports Textual; plotext
+only when a graph is drawn.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import json
 import math
 import os
 import shutil
+import stat
 import sys
 from array import array
 from collections.abc import Sequence
@@ -23,8 +28,8 @@ from typing import IO
 
 from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
-from toptui.arguments import OneLineParser, pid_list
-from toptui.recording import HEADER_LINE, RecordingFormatError, RecordingReader
+from toptui.arguments import OneLineParser, pid_list, say, to_devnull
+from toptui.recording import BOM, HEADER_LINE, RecordingFormatError, RecordingReader
 
 MIB = 1024 * 1024
 _MAX_BYTES = 2.0**63  # memory at or beyond this is corruption, not a measurement
@@ -33,6 +38,7 @@ _SNIFF_BYTES = 65536
 _MAX_GRAPHS = 8
 _MIN_GRAPH_WIDTH = 60
 _MPROF_WORDS = (b"CMDLINE", b"MEM", b"CHLD", b"FUNC")
+_SHRINK = {"SOURCE": 12, "NAME": 8}  # on a terminal, cut to fit down to this many characters
 
 
 class InputError(Exception):
@@ -92,7 +98,10 @@ def _number(raw: bytes, what: str, path: str, line: int) -> float:
     try:
         v = float(raw)
     except ValueError:
-        raise InputError(path, line, f"{what} is not a number: {_shown(raw)}") from None
+        try:  # a quoted number, as some CSV writers put every field in quotes
+            v = float(raw.strip().removeprefix(b'"').removesuffix(b'"'))
+        except ValueError:
+            raise InputError(path, line, f"{what} is not a number: {_shown(raw)}") from None
     if not math.isfinite(v):
         raise InputError(path, line, f"{what} is not a finite number: {_shown(raw)}")
     return v
@@ -127,11 +136,11 @@ def sniff(path: str, head: bytes) -> str:
     if nul >= 0:
         line = head.count(b"\n", 0, nul) + 1
         raise InputError(path, line, "binary data, not a memory trace")
-    first = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").strip()
+    first = head.split(b"\n", 1)[0].removeprefix(BOM).strip()
     if first == HEADER_LINE.encode():
         return "recording"
-    if first.replace(b" ", b"").lower() in (b"t,rss", b"time,rss"):
-        return "csv"
+    if first.replace(b" ", b"").replace(b'"', b"").lower() in (b"t,rss", b"time,rss"):
+        return "csv"  # header names may be quoted, as R's write.csv writes them
     if first.split(b" ", 1)[0] in _MPROF_WORDS:
         return "mprof"
     what = "not a toptui recording, a t,rss CSV or an mprof .dat file"
@@ -228,8 +237,8 @@ def _read_mprof(path: str, f: IO[bytes]) -> Loaded:
     return Loaded(traces, problem)
 
 
-def _read_recording(path: str) -> Loaded:
-    reader = RecordingReader(path)
+def _read_recording(path: str, f: IO[bytes]) -> Loaded:
+    reader = RecordingReader(path, f)
     series: dict[tuple[int, float], tuple[Trace, array, array]] = {}
     try:
         for r in reader.rows():
@@ -258,18 +267,57 @@ def _read_recording(path: str) -> Loaded:
     return Loaded(traces, problem)
 
 
+class _Replay(io.RawIOBase):
+    """The sniffed first bytes of a pipe put back in front of the rest: a pipe cannot seek back."""
+
+    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        if not self._head:
+            return self._rest.readinto(buf)
+        n = min(len(buf), len(self._head))
+        buf[:n] = self._head[:n]
+        self._head = self._head[n:]
+        return n
+
+
 def load(path: str) -> Loaded:
-    """Every series in one input; raises InputError (one line) when nothing usable is in it."""
+    """Every series in one input, ``-`` being standard input.
+
+    Raises InputError (one line) when nothing usable is in it.
+    """
     try:
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None:
+                raise InputError(path, None, "cannot read: standard input is closed")
+            return _load_open(path, stdin)
         with open(path, "rb") as f:
-            head = f.read(_SNIFF_BYTES)
-            kind = sniff(path, head)
-            if kind == "recording":
-                return _read_recording(path)
-            f.seek(0)
-            return _read_csv(path, f) if kind == "csv" else _read_mprof(path, f)
+            return _load_open(path, f)
     except OSError as exc:
         raise _open_error(path, exc) from None
+
+
+def _load_open(path: str, f: io.BufferedIOBase) -> Loaded:
+    """Sniff, then read on from the same open file: a FIFO or pipe cannot be opened twice."""
+    regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    start = f.tell() if regular else 0
+    head = f.read(_SNIFF_BYTES)
+    kind = sniff(path, head)
+    bom = len(BOM) if head.startswith(BOM) else 0
+    if regular:
+        f.seek(start + bom)  # a file is simply read again: faster than replaying the head
+    else:
+        f = io.BufferedReader(_Replay(head[bom:], f))
+    if kind == "recording":
+        return _read_recording(path, f)
+    return _read_csv(path, f) if kind == "csv" else _read_mprof(path, f)
 
 
 # -- judging and printing --------------------------------------------------------------------
@@ -306,13 +354,22 @@ def _printable(name: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _utf8(text: str) -> str:
+    """``text`` as strict JSON parsers take it: bytes that were not UTF-8 (in a file name, from
+    ``surrogateescape``) become U+FFFD instead of lone surrogates."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that no byte produced
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def to_json(r: Result) -> str:
     tr, v = r.trace, r.verdict
     n = len(tr.t)
     obj = {
-        "source": tr.source,
+        "source": _utf8(tr.source),
         "pid": tr.pid,
-        "name": tr.name,
+        "name": _utf8(tr.name),
         "samples": n,
         "duration_s": round(tr.t[-1] - tr.t[0], 3) if n else 0.0,
         "verdict": v.verdict,
@@ -348,18 +405,45 @@ def _cells(r: Result) -> tuple[str, ...]:
     )
 
 
-def table(rows: list[tuple[str, ...]], header: bool) -> list[str]:
-    """Aligned columns, verdict last so a script can take the last word of every line."""
+def table(rows: list[tuple[str, ...]], header: bool, width: int | None = None) -> list[str]:
+    """Aligned columns, verdict last so a script can take the last word of every line.
+
+    With ``width`` (a terminal's), SOURCE and NAME are cut with an ellipsis so that a line does
+    not wrap; without it (piped) nothing is cut.
+    """
     allrows = [_COLUMNS, *rows] if header else rows
     widths = [max(len(r[i]) for r in allrows) for i in range(len(_COLUMNS))] if allrows else []
+    if width is not None:
+        _fit(widths, width)
     out = []
     for r in allrows:
         cells = [
-            c.rjust(w) if name in _RIGHT else c.ljust(w)
+            c.rjust(w) if name in _RIGHT else _clip(c, w, name).ljust(w)
             for c, w, name in zip(r, widths, _COLUMNS, strict=True)
         ]
         out.append("  ".join(cells).rstrip())
     return out
+
+
+def _fit(widths: list[int], width: int) -> None:
+    """Narrow the SOURCE and NAME widths, the one with more to spare first, to fit ``width``."""
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    cuttable = [i for i, name in enumerate(_COLUMNS) if name in _SHRINK]
+    while excess > 0 and widths:
+        i = max(cuttable, key=lambda i: widths[i] - _SHRINK[_COLUMNS[i]])
+        if widths[i] <= _SHRINK[_COLUMNS[i]]:
+            return  # as narrow as they go: the line wraps
+        widths[i] -= 1
+        excess -= 1
+
+
+def _clip(text: str, width: int, column: str) -> str:
+    """``text`` in ``width`` characters; a path keeps its end, where the file name is."""
+    if len(text) <= width:
+        return text
+    if column == "SOURCE":
+        return "…" + text[len(text) - width + 1 :]
+    return text[: width - 1] + "…"
 
 
 def graph(r: Result, width: int, height: int = 14) -> str:
@@ -398,11 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="toptui analyze",
         description="Judge memory traces saved in files: toptui recordings, "
         "t,rss CSVs (seconds, bytes) and mprof .dat files. Exit status: 0, 1 with --fail-on-leak "
-        "when a series leaks, 2 when an input cannot be read.",
+        "when a series leaks, 2 when an input cannot be read or the output cannot be written.",
         epilog="On a terminal, text output has a header and a graph per leak; piped, it is one "
         "line per series with the verdict as the last word.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files to analyse")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files to analyse; - reads standard input"
+    )
     p.add_argument(
         "--format",
         choices=("text", "json"),
@@ -424,7 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    if sys.stderr is None:  # started with stderr closed: messages go nowhere, statuses stay
+        sys.stderr = to_devnull(None)
+    try:
+        args = build_parser().parse_args(argv)
+    except OSError:  # the usage message did not fit on a full stderr: still a usage error
+        to_devnull(sys.stderr)
+        return 2
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -444,33 +536,40 @@ def _run(paths: list[str], form: str, fail_on_leak: bool, pids: set[int] | None)
         try:
             loaded = load(path)
         except InputError as exc:
-            sys.stderr.write(f"toptui analyze: {exc}\n")
+            _say(str(exc))
             failed = True
             per_input.append((path, None))
             continue
         if loaded.problem is not None:
-            sys.stderr.write(f"toptui analyze: {loaded.problem}\n")
+            _say(str(loaded.problem))
             failed = True
         traces = [t for t in loaded.traces if pids is None or t.pid in pids]
         per_input.append((path, _ordered([judge_trace(t, available) for t in traces])))
     results = [r for _, rs in per_input if rs for r in rs]
     if pids is not None and not results and not failed:
-        sys.stderr.write(
-            f"toptui analyze: no process with pid {', '.join(map(str, sorted(pids)))} "
-            "in the inputs\n"
-        )
+        _say(f"no process with pid {', '.join(map(str, sorted(pids)))} in the inputs")
         return 2
+    out = sys.stdout
     try:
-        _print(per_input, form, sys.stdout)
-        sys.stdout.flush()
+        if out is None:
+            raise OSError(errno.EBADF, "standard output is closed")
+        _print(per_input, form, out)
+        out.flush()
     except BrokenPipeError:
-        # `toptui analyze ... | head`: the reader left; say nothing more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        to_devnull(out)  # `toptui analyze ... | head`: the reader left; say nothing more.
+    except OSError as exc:  # a full disk, /dev/full, a closed stdout: an I/O problem, never 1
+        to_devnull(out)
+        _say(f"cannot write the output: {exc.strerror or exc}")
+        return 2
     if failed:
         return 2
     if fail_on_leak and any(r.verdict.verdict == "leak" for r in results):
         return 1
     return 0
+
+
+def _say(message: str) -> None:
+    say("toptui analyze", message)
 
 
 def _print(per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[str]) -> None:
@@ -486,14 +585,15 @@ def _print(per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[
             rows.append((path, *("-",) * (len(_COLUMNS) - 2), "error"))
         else:
             rows.extend(_cells(r) for r in rs)
-    for line in table(rows, header=tty):
+    columns = shutil.get_terminal_size().columns if tty else None
+    for line in table(rows, header=tty, width=columns):
         out.write(line + "\n")
-    if not tty:
+    if columns is None:
         return
     leaks = [r for _, rs in per_input for r in rs or () if r.verdict.verdict == "leak"]
     n_series = sum(len(rs) for _, rs in per_input if rs)
     out.write(f"\n{len(leaks)} of {n_series} series leak.\n")
-    width = min(120, shutil.get_terminal_size().columns)
+    width = min(120, columns)
     if width < _MIN_GRAPH_WIDTH:
         return
     for r in leaks[:_MAX_GRAPHS]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from typing import NoReturn
+from typing import IO, NoReturn
 
 # The refresh interval's bounds, the same for -d, the d key and a saved setting.
 MIN_DELAY_S = 0.01
@@ -15,10 +17,7 @@ class OneLineParser(argparse.ArgumentParser):
     """A mistake is one line on stderr naming the program, and exit status 2: no usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        try:
-            sys.stderr.write(f"{self.prog}: {message} (try '{self.prog} --help')\n")
-        except (OSError, ValueError, AttributeError):  # stderr closed or full: still status 2
-            pass
+        say(self.prog, f"{message} (try '{self.prog} --help')")
         sys.exit(2)
 
 
@@ -35,3 +34,28 @@ def pid_list(text: str) -> list[int]:
     if not pids:
         raise argparse.ArgumentTypeError("no process id given")
     return pids
+
+
+def say(prog: str, message: str) -> None:
+    """One line on stderr; a full or closed stderr must not become a traceback or change the
+    exit status."""
+    try:
+        sys.stderr.write(f"{prog}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # AttributeError: stderr closed (None)
+        to_devnull(sys.stderr)
+
+
+def to_devnull(stream: IO[str] | None) -> IO[str] | None:
+    """Point a standard stream that cannot be written at /dev/null, so that its flush at exit
+    does not fail again (a second message, and exit status 120); a closed one (None) gets a new
+    stream on /dev/null. The one place that opens anything for writing besides a recording and
+    the settings file."""
+    with contextlib.suppress(OSError, ValueError):  # no descriptor (a test's capture): no need
+        fd = stream.fileno() if stream is not None else None
+        null = os.open(os.devnull, os.O_WRONLY)
+        if fd is None:
+            return open(null, "w")  # stands in for a closed stream until exit
+        os.dup2(null, fd)
+        os.close(null)
+    return stream

@@ -7,7 +7,6 @@ never a traceback. Textual is imported only when the screen is actually wanted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import pwd
@@ -20,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from toptui import __version__
-from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S, OneLineParser, pid_list
+from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S, OneLineParser, pid_list, say, to_devnull
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
@@ -291,10 +290,10 @@ def _run_batch(
         run_batch(opts, stop=stop, monitor=monitor)
     except BrokenPipeError:
         # `toptui -b | head`: the reader left; say nothing, like top.
-        _drop_stdout()
+        to_devnull(sys.stdout)
         return 0
     except OSError as exc:  # a full disk, or a terminal that hung up (EIO)
-        _drop_stdout()
+        to_devnull(sys.stdout)
         if stop.signum is None:
             _say(f"cannot write the output: {exc.strerror or exc}")
             return 1
@@ -368,19 +367,8 @@ class _StopSignals:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def _say(line: str) -> None:
-    """One line on stderr, if there still is one (a hung-up terminal takes it away too)."""
-    try:
-        sys.stderr.write(f"toptui: {line}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
+    say("toptui", line)
 
 
 def _run_screen(

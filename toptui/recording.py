@@ -4,7 +4,8 @@ One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_per
 seconds, bytes, percent), under a single header line. The file is only ever appended to, and each
 tick's rows go out in one ``os.write`` of complete lines, so an interrupted toptui leaves whole
 ticks behind; a reader drops an incomplete last line (a crash or a full disk mid-write) rather than
-failing. See docs/recording.md.
+failing. A reader takes bytes that are not UTF-8 (a hand-made file) as U+FFFD, as the sampler
+does with a process name. See docs/recording.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import stat
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from toptui.history import Series
 from toptui.model import ProcSample, Snapshot
@@ -29,7 +30,11 @@ HEADER_LINE = ",".join(HEADER)
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
 _MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
 _ENCODING = "utf-8"
-_ERRORS = "surrogateescape"  # names are bytes from the kernel: keep them byte-exact both ways
+_ERRORS = "surrogateescape"  # writing: a name's surrogate-escaped bytes go out as those bytes
+# Reading: text that is not UTF-8 becomes U+FFFD, never a lone surrogate that JSON or a terminal
+# chokes on (the sampler already decodes process names this way).
+_READ_ERRORS = "replace"
+BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark, which some editors put at the start of a file
 
 
 class RecordingError(OSError):
@@ -77,8 +82,10 @@ def _describe(exc: OSError) -> str:
 class Recorder:
     """Appends every snapshot to ``path``; never truncates what is already there.
 
-    The only bytes ever removed are a crash's incomplete last line (or an incomplete header), so
-    the next tick does not run on from it.
+    A file is a recording when it starts with the header line (after a UTF-8 BOM, if any); any
+    other non-empty file is refused, even one holding the first bytes of the header. The only
+    bytes ever removed are a recording's incomplete last line (a crash's leftover, possibly the
+    header itself before its line end), so the next tick does not run on from it.
 
     Opening fails with :class:`RecordingError` (one line naming the file) when the file cannot be
     created or appended to, or when it exists and is not a toptui recording. ``record`` raises an
@@ -108,7 +115,7 @@ class Recorder:
             return True  # new, empty, or a pipe/device: nothing to keep or check
         try:
             with open(self.path, "rb") as f:
-                head = f.read(len(HEADER_LINE) + 2)
+                head = f.read(len(BOM) + len(HEADER_LINE) + 2)
                 f.seek(-1, os.SEEK_END)
                 last = f.read(1)
                 end = f.tell()
@@ -125,10 +132,11 @@ class Recorder:
                 self.path, f"cannot read {self.path}: {_describe(exc)}", exc.errno
             ) from None
         header = HEADER_LINE.encode()
-        if keep is None and header.startswith(head) and len(head) < len(header) + 1:
-            os.ftruncate(fd, 0)  # only part of our own header made it to disk: start afresh
+        body = head.removeprefix(BOM)
+        if len(head) == st.st_size and body in (header, header + b"\r"):
+            os.ftruncate(fd, 0)  # our whole header but not its line end: write it again
             return True
-        if not (head.startswith(header + b"\n") or head.startswith(header + b"\r\n")):
+        if not (body.startswith(header + b"\n") or body.startswith(header + b"\r\n")):
             raise RecordingError(
                 self.path,
                 f"{self.path} exists and is not a toptui recording; not appending to it",
@@ -248,56 +256,71 @@ class RecordingReader:
     Raises :class:`RecordingFormatError` for a file that is not a recording or has a malformed row
     (with its line number). An incomplete last line is skipped, and its line number is left in
     ``truncated_line`` once the rows are exhausted, so callers may say so.
+
+    With ``stream`` (binary, e.g. a pipe that cannot be opened twice) the rows come from it rather
+    than from opening ``path``, which then only names the input in errors; such a reader gives its
+    rows once, and the stream stays open for its owner to close.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], stream: IO[bytes] | None = None) -> None:
         self.path = os.fspath(path)
         self.truncated_line: int | None = None
         self.rows_read = 0
+        self._stream = stream
 
     def rows(self) -> Iterator[Row]:
+        if self._stream is None:
+            with open(self.path, encoding=_ENCODING, errors=_READ_ERRORS, newline="") as f:
+                yield from self._rows(f)
+            return
+        f = io.TextIOWrapper(self._stream, encoding=_ENCODING, errors=_READ_ERRORS, newline="")
+        try:
+            yield from self._rows(f)
+        finally:
+            f.detach()  # closing the wrapper would close the caller's stream
+
+    def _rows(self, f: Iterable[str]) -> Iterator[Row]:
         path = self.path
-        with open(path, encoding=_ENCODING, errors=_ERRORS, newline="") as f:
-            lines = _Lines(f)
-            reader = csv.reader(lines, strict=True)
+        lines = _Lines(f)
+        reader = csv.reader(lines, strict=True)
+        try:
+            first = next(reader, None)
+        except csv.Error as exc:
+            raise RecordingFormatError(path, 1, f"not a toptui recording ({exc})") from None
+        if first is None:
+            raise RecordingFormatError(path, 1, "empty file")
+        if [c.lstrip("\ufeff") for c in first] != list(HEADER):
+            if lines.partial and HEADER_LINE.startswith(",".join(first)):
+                self.truncated_line = 1  # cut off inside the header itself
+                return
+            raise RecordingFormatError(
+                path, 1, f"not a toptui recording (the first line is not {HEADER_LINE})"
+            )
+        held: tuple[list[str], int] | None = None
+        while True:
             try:
-                first = next(reader, None)
+                row = next(reader)
+            except StopIteration:
+                break
             except csv.Error as exc:
-                raise RecordingFormatError(path, 1, f"not a toptui recording ({exc})") from None
-            if first is None:
-                raise RecordingFormatError(path, 1, "empty file")
-            if [c.lstrip("\ufeff") for c in first] != list(HEADER):
-                if lines.partial and HEADER_LINE.startswith(",".join(first)):
-                    self.truncated_line = 1  # cut off inside the header itself
-                    return
-                raise RecordingFormatError(
-                    path, 1, f"not a toptui recording (the first line is not {HEADER_LINE})"
-                )
-            held: tuple[list[str], int] | None = None
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
+                if lines.partial:  # EOF inside a quoted name: the cut-off last line
+                    if held is not None:
+                        yield self._emit(*held)
+                        held = None
+                    self.truncated_line = reader.line_num
                     break
-                except csv.Error as exc:
-                    if lines.partial:  # EOF inside a quoted name: the cut-off last line
-                        if held is not None:
-                            yield self._emit(*held)
-                            held = None
-                        self.truncated_line = reader.line_num
-                        break
-                    raise RecordingFormatError(path, reader.line_num, str(exc)) from None
-                if held is not None:
-                    yield self._emit(*held)
-                if not row or row[0] == "time":  # blank line, or the header of appended files
-                    held = None
-                    continue
-                held = (row, reader.line_num)
+                raise RecordingFormatError(path, reader.line_num, str(exc)) from None
             if held is not None:
-                if lines.partial:
-                    self.truncated_line = held[1]
-                else:
-                    yield self._emit(*held)
+                yield self._emit(*held)
+            if not row or row[0] == "time":  # blank line, or the header of appended files
+                held = None
+                continue
+            held = (row, reader.line_num)
+        if held is not None:
+            if lines.partial:
+                self.truncated_line = held[1]
+            else:
+                yield self._emit(*held)
 
     def _emit(self, row: list[str], line: int) -> Row:
         self.rows_read += 1
