@@ -80,9 +80,12 @@ def build_tree(
 
 
 def families(procs: Sequence[ProcSample]) -> dict[ProcKey, list[ProcKey]]:
-    """Each process that has descendants → the keys of all its descendants.
+    """Each process → the keys of all its descendants; a process without children is a family
+    of one (an empty list), so a lone leaker is still judged when families are.
 
-    Children of pid 0 (init, kthreadd) are skipped as heads: their family is the whole machine.
+    Children of pid 0 (init, kthreadd) are skipped as heads when they have children: their family
+    is the whole machine. Childless, they are a family of one like any other (a container's only
+    process is pid 1).
     """
     by_pid = {p.pid: p for p in procs}
     children: dict[int, list[ProcSample]] = {}
@@ -91,7 +94,10 @@ def families(procs: Sequence[ProcSample]) -> dict[ProcKey, list[ProcKey]]:
             children.setdefault(p.ppid, []).append(p)
     out: dict[ProcKey, list[ProcKey]] = {}
     for p in procs:
-        if p.ppid == 0 or p.pid not in children:
+        if p.pid not in children:
+            out[p.key] = []
+            continue
+        if p.ppid == 0:
             continue
         members: list[ProcKey] = []
         seen = {p.pid}

@@ -34,7 +34,7 @@ from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.confirm_screen import ConfirmScreen
 from toptui.views.detail_screen import DetailScreen
-from toptui.views.growth_panel import GrowthPanel
+from toptui.views.growth_panel import GrowthPanel, table_filter
 from toptui.views.help_screen import HelpScreen
 from toptui.views.key_footer import KeyFooter
 from toptui.views.messages import FrameReady, SamplingFailed
@@ -220,13 +220,22 @@ class TopApp(App[int]):
         self._selected_key = table.cursor_key
         self._ask_for_extras()
         self._update_header()
-        self.growth_panel.show(frame, self.monitor.history)
+        self._show_growth()
         screen = self.screen
         if isinstance(screen, DetailScreen):
             screen.show(frame, frame.verdicts.get(screen.key))
         if self.monitor.record_error and not self._record_error_shown:
             self._record_error_shown = True
             self.notify(self.monitor.record_error, severity="error", timeout=10)
+
+    def _show_growth(self) -> None:
+        """The growth panel, narrowed as the table is (user, \\ filter), so it lists only
+        processes the table shows."""
+        if self.frame is None:
+            return
+        table = self.table
+        keep, note = table_filter(table.user, table.filter_text)
+        self.growth_panel.show(self.frame, self.monitor.history, keep, note)
 
     def _ask_for_extras(self) -> None:
         """PSS/USS/swap/I/O are read for the visible rows only, and only when shown."""
@@ -312,6 +321,7 @@ class TopApp(App[int]):
         if message.kind == "filter":
             self.table.set_filter(message.value)
             self._update_header()
+            self._show_growth()
         elif message.kind == "search":
             self.table.search(message.value)
 
@@ -321,6 +331,7 @@ class TopApp(App[int]):
         if kind == "filter":
             self.table.set_filter(value)
             self._update_header()
+            self._show_growth()
         elif kind == "search":
             if value and not self.table.search(value):
                 self.notify(f"no match for {value!r}", timeout=2)
@@ -398,6 +409,7 @@ class TopApp(App[int]):
             self.table.user = user or None
             self.table.set_filter(self.table.filter_text)
             self._update_header()
+            self._show_growth()
 
         self.push_screen(ChoiceScreen("Show which user's processes?", options), picked)
 
@@ -423,8 +435,7 @@ class TopApp(App[int]):
         panel = self.growth_panel
         panel.toggle_family()
         panel.remove_class("hidden")
-        if self.frame is not None:
-            panel.show(self.frame, self.monitor.history)
+        self._show_growth()
         mode = "families (process + descendants)" if panel.family_mode else "single processes"
         self.notify(f"growth panel judges {mode}", timeout=2)
 
@@ -471,6 +482,7 @@ class TopApp(App[int]):
             table.user = None
             table.set_filter(table.filter_text)
         self._update_header()
+        self._show_growth()
 
     def action_save_settings(self) -> None:
         table = self.table
