@@ -73,3 +73,24 @@ def test_collecting_says_how_long_is_needed():
     v = seen[-1][2]
     assert v.verdict == "collecting"
     assert v.need_s > 0
+
+
+@pytest.mark.parametrize(("history_s", "flagged"), [(600.0, False), (60.0, True)])
+def test_toptui_is_not_flagged_while_its_own_history_fills(history_s, flagged):
+    """Its own RES grows by design until every ring is full; after that it is judged as any."""
+    import os
+
+    clock = FakeClock()
+    me = os.getpid()
+    mon = Monitor(Sampler(pids=[me], clock=clock), interval_s=1.0, history_s=history_s,
+                  judge_every_s=1.0)  # fmt: skip
+    kept = []
+    for _ in range(90):
+        kept.append(b"x" * (512 * 1024))  # real pages: RES grows steadily
+        frame = mon.step()
+        clock.t += 1.0
+    (p,) = frame.snapshot.procs
+    v = frame.verdicts[p.key]
+    assert (v.verdict == "leak") == flagged, v.reasons
+    if not flagged:
+        assert "toptui itself" in v.reasons[0]

@@ -22,6 +22,7 @@ Judging every process on every tick would cost O(processes × history), so:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,10 @@ NO_LEAK = "no_leak"
 # is below this holds nothing for it to find.
 QUIET_BYTES = 256 * 1024
 JUDGE_BUDGET_S = 0.010  # CPU for full detector runs per refresh (then the rest wait a tick)
+
+
+def _minutes(s: float) -> str:
+    return f"{s / 60:.0f} min"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,9 @@ class Monitor:
         self.recorder = recorder
         # The last recording error, for the UI to show once; sampling goes on without recording.
         self.record_error: str | None = None
+        # toptui itself, when watching this machine (not a replay): see _own_warmup.
+        self._own_pid = os.getpid() if isinstance(self.sampler, Sampler) else None
+        self._started: float | None = None
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (and ``urgent`` keys), return it."""
@@ -118,6 +126,8 @@ class Monitor:
             return None
         t, res = data
         verdict = judge(t, res, available_bytes=available)
+        if verdict.verdict == "leak" and key[0] == self._own_pid:
+            verdict = self._own_warmup(verdict, t[-1])
         self.judged += 1
         if res and max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
@@ -125,6 +135,19 @@ class Monitor:
             self._quiet.discard(key)
         self.verdicts[key] = verdict = self._counted(key, verdict)
         return verdict
+
+    def _own_warmup(self, verdict: GrowthVerdict, now: float) -> GrowthVerdict:
+        """toptui's own memory grows by design until its history is full (every process's ring
+        fills for ``history_s``) and its screen's caches are warm; flagging itself then is noise.
+        After that it is judged like any process."""
+        ran = now - (self._started if self._started is not None else now)
+        if ran >= self.history.history_s:
+            return verdict
+        why = (
+            f"toptui itself, {_minutes(ran)} into filling its {_minutes(self.history.history_s)} "
+            "of history: growth until then is by design (bounded)"
+        )
+        return replace(verdict, verdict=NO_LEAK, onset_s=None, reasons=(why, *verdict.reasons))
 
     def _counted(self, key: ProcKey, verdict: GrowthVerdict) -> GrowthVerdict:
         """The verdict with the samples taken in the window (older ones may be summarised)."""
@@ -147,6 +170,8 @@ class Monitor:
 
     def _judge_due(self, snap: Snapshot, urgent: set[ProcKey]) -> None:
         now = snap.t_mono
+        if self._started is None:
+            self._started = now
         every = self.judge_every_s
         judged_at = self._judged_at
         history = self.history
