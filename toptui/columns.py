@@ -46,8 +46,9 @@ class Column:
     sort_key: Callable[[ProcSample, GrowthVerdict | None], object]
     numeric: bool = True  # numeric columns sort largest first, like top
 
-    def cell(self, p: ProcSample, ctx: RowContext) -> str:
-        s = self.text(p, ctx)
+    def cell(self, p: ProcSample, ctx: RowContext, blank: str = "") -> str:
+        """The column's text for a process, padded to the width (``blank`` stands for no value)."""
+        s = self.text(p, ctx) or blank
         if not self.width:
             return s
         if len(s) > self.width:
@@ -165,6 +166,52 @@ def visible_columns(extra: Sequence[str] = (), tree: bool = False) -> list[Colum
     return [*COLUMNS[:-1], *(OPTIONAL_COLUMNS[n] for n in names), COLUMNS[-1]]
 
 
+# COMMAND is what tells a person which process a row is; narrower than this it is no use.
+MIN_COMMAND_WIDTH = 12
+
+# The order in which columns give way when COMMAND would get less than MIN_COMMAND_WIDTH. GROWTH
+# first: the growth panel below the table shows the rate anyway (and leaking rows are coloured).
+# Then the top columns that say least about memory (PR is 20 + NI for ordinary processes); then
+# the extras chosen with ``f`` (the last added first, SUBTREE last: it is the tree view's point),
+# since a column a person asked for should outlast top's defaults; then the rest of top's.
+# PID, RES and COMMAND are never dropped.
+_DROP_FIRST = ("GROWTH", "PR", "NI", "TIME+", "VIRT")
+_DROP_LAST = ("S", "SHR", "%CPU", "USER", "%MEM")
+
+
+def command_width(columns: Sequence[Column], width: int) -> int:
+    """The characters left for the last, variable-width column (COMMAND) on a line of ``width``."""
+    fixed = [c for c in columns if c.width]
+    return width - sum(c.width + 1 for c in fixed)
+
+
+def fit_columns(
+    columns: Sequence[Column],
+    width: int,
+    keep: Sequence[str] = (),
+    min_command: int = MIN_COMMAND_WIDTH,
+) -> list[Column]:
+    """The columns to show on a line of ``width`` so that COMMAND keeps ``min_command`` characters.
+
+    top crops the line, so at 80 columns its COMMAND has about 10 characters and narrower it has
+    none; here the least useful columns give way instead (``_DROP_FIRST``, the extras, then
+    ``_DROP_LAST``). Columns named in ``keep`` (the sort column: a person who pressed G expects to
+    see GROWTH) stay. When everything droppable is gone COMMAND gets what is left.
+    """
+    shown = list(columns)
+    if width <= 0 or command_width(shown, width) >= min_command:
+        return shown
+    defaults = {c.name for c in COLUMNS}
+    extras = [c.name for c in reversed(shown) if c.name not in defaults and c.name != "SUBTREE"]
+    for name in (*_DROP_FIRST, *extras, "SUBTREE", *_DROP_LAST):
+        if command_width(shown, width) >= min_command:
+            break
+        if name in keep:
+            continue
+        shown = [c for c in shown if c.name != name]
+    return shown
+
+
 # Names accepted by -o, beside the headers themselves (top's -o takes header names).
 ALIASES = {
     "MEM": "%MEM",
@@ -224,4 +271,7 @@ def header_cell(c: Column) -> str:
 
 
 def row_line(p: ProcSample, ctx: RowContext, columns: Sequence[Column] = COLUMNS) -> str:
-    return " ".join(c.cell(p, ctx) for c in columns)
+    """A row of top-like batch text. A column with no value (GROWTH of a process that is not
+    leaking) prints ``-``, so every line has the same fields and ``awk '{print $12}'`` means the
+    same column on every line; the screen leaves such cells blank, where the eye needs no help."""
+    return " ".join(c.cell(p, ctx, blank="-") for c in columns)

@@ -33,3 +33,23 @@ def summary_lines(
         f"MiB Swap: {m.swap_total / _MIB:8.1f} total, {m.swap_free / _MIB:8.1f} free, "
         f"{m.swap_used / _MIB:8.1f} used. {m.available / _MIB:8.1f} avail Mem",
     ]
+
+
+def with_note(line: str, note: str, width: int) -> str:
+    """The first summary line with toptui's note ([PAUSED ...], [filter: ...]) kept in ``width``.
+
+    The screen crops summary lines at the right edge, as top does; the note is appended last, so
+    it would be the first thing lost (at 80 columns the uptime line alone takes 70). A note says
+    how to read the screen, so the line gives way instead, cut after a comma where it can be.
+    """
+    if not note:
+        return line
+    full = f"{line}   {note}"
+    if len(full) <= width:
+        return full
+    room = width - len(note) - 3
+    cut = line[: max(0, room)]
+    comma = cut.rfind(",")
+    if comma > 0:
+        cut = cut[: comma + 1]
+    return f"{cut.rstrip()}   {note}" if cut.strip() else note

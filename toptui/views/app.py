@@ -300,7 +300,7 @@ class TopApp(App[int]):
     # -- prompts -----------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.prompt.ask("search", "Search command lines (Enter: go, n: next)")
+        self.prompt.ask("search", "Search command lines (Enter: go; then n for the next match)")
 
     def action_filter(self) -> None:
         table = self.table

@@ -7,6 +7,7 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -85,6 +86,12 @@ class DetailScreen(Screen):
         yield KeyFooter()
 
     def show(self, frame: Frame, verdict: GrowthVerdict | None) -> None:
+        try:
+            title_w = self.query_one("#detail-title", Static)
+            facts_w = self.query_one("#detail-facts", Static)
+            plot = self.query_one(GrowthPlot)
+        except NoMatches:  # a frame that arrives while the screen is being taken down
+            return
         proc = next((p for p in frame.snapshot.procs if p.key == self.key), None)
         if proc is not None and proc.state == "Z":
             proc = None  # exited, not yet reaped: no memory of its own to show
@@ -98,8 +105,8 @@ class DetailScreen(Screen):
         if proc is not None:
             title.append(f"  {proc.user}  {proc.command[:200]}", style="dim")
         title.append(f"   {time.strftime('%H:%M:%S', time.localtime(frame.snapshot.t_wall))}")
-        self.query_one("#detail-title", Static).update(title)
+        title_w.update(title)
         available = float(frame.snapshot.system.memory.available)
         facts = describe(series, proc, verdict, available)
-        self.query_one("#detail-facts", Static).update(facts)
-        self.query_one(GrowthPlot).show(series)
+        facts_w.update(facts)
+        plot.show(series)

@@ -148,7 +148,9 @@ class GrowthPanel(Static):
         verdicts = [v for k, v in frame.verdicts.items() if k in procs and _kept(procs[k], keep)]
         judged = sum(1 for v in verdicts if v.verdict != "collecting")
         collecting = len(verdicts) - judged
-        text = Text("No process is growing steadily", style="bold")
+        text = Text(
+            "No process is growing steadily", style="bold", no_wrap=True, overflow="ellipsis"
+        )
         text.append(f"  ({judged} judged", style="dim")
         if collecting:
             text.append(f", {collecting} still collecting history", style="dim")

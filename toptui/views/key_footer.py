@@ -9,8 +9,10 @@ watchers of removed keys after each recompose.
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.dom import DOMNode
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 def drop_dead_watchers(node: DOMNode) -> int:
@@ -30,6 +32,22 @@ def drop_dead_watchers(node: DOMNode) -> int:
 
 
 class KeyFooter(Footer):
+    """Also: a focused widget with ``footer_keys()`` (the prompt bar) shows only its own keys.
+
+    While typing in a prompt every letter goes into the prompt, so the screen's keys (``/``,
+    ``\\``, ``q``) would be wrong in the footer; Enter and Esc are what work there.
+    """
+
+    def compose(self) -> ComposeResult:
+        footer_keys = (
+            getattr(self.screen.focused, "footer_keys", None) if self.is_attached else None
+        )
+        if not (self._bindings_ready and callable(footer_keys)):
+            yield from super().compose()
+            return
+        for key, shown, description, action in footer_keys():
+            yield FooterKey(key, shown, description, action).data_bind(compact=Footer.compact)
+
     async def recompose(self) -> None:
         await super().recompose()
         drop_dead_watchers(self)

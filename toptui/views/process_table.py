@@ -24,6 +24,7 @@ from toptui.columns import (
     ALL_COLUMNS,
     Column,
     RowContext,
+    fit_columns,
     header_cell,
     sort_rows,
     visible_columns,
@@ -118,7 +119,10 @@ class ProcessTable(ScrollView, can_focus=True):
         self.extra_columns: list[str] = []
         self.full_command = False
         self._tree_rows: dict[ProcKey, TreeRow] = {}
-        self.columns: Sequence[Column] = visible_columns()
+        # What the person chose (top's fields plus the extras), and what of it fits the width.
+        self.chosen_columns: Sequence[Column] = visible_columns()
+        self.columns: Sequence[Column] = self.chosen_columns
+        self._fitted_for: tuple = ()
         self._procs: tuple[ProcSample, ...] = ()
         self._verdicts: dict[ProcKey, GrowthVerdict] = {}
         self.rows: list[ProcSample] = []
@@ -185,6 +189,7 @@ class ProcessTable(ScrollView, can_focus=True):
     # -- reactives -----------------------------------------------------------------------
 
     def watch_sort_column(self) -> None:
+        self._fit_columns()
         self._resort()
 
     def watch_descending(self) -> None:
@@ -199,6 +204,7 @@ class ProcessTable(ScrollView, can_focus=True):
         """Sort by a column in its natural order (largest first for numbers), like top."""
         self.set_reactive(ProcessTable.descending, ALL_COLUMNS[column].numeric)
         self.set_reactive(ProcessTable.sort_column, column)
+        self._fit_columns()
         self._resort()
 
     def action_shift_sort(self, delta: int) -> None:
@@ -209,9 +215,10 @@ class ProcessTable(ScrollView, can_focus=True):
     def set_columns(self, extra: Sequence[str], full_command: bool) -> None:
         self.extra_columns = list(extra)
         self.full_command = full_command
-        self.columns = visible_columns(self.extra_columns, self.tree_view)
+        self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
         if self.sort_column not in ALL_COLUMNS:
             self.set_reactive(ProcessTable.sort_column, "%CPU")
+        self._fit_columns()
         self._resort()
 
     def set_filter(self, text: str | None) -> None:
@@ -220,7 +227,8 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def action_toggle_tree(self) -> None:
         self.tree_view = not self.tree_view
-        self.columns = visible_columns(self.extra_columns, self.tree_view)
+        self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
+        self._fit_columns()
         self._resort()
 
     def action_toggle_command(self) -> None:
@@ -348,7 +356,23 @@ class ProcessTable(ScrollView, can_focus=True):
         return style
 
     def on_resize(self) -> None:
+        self._fit_columns()
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+
+    def _fit_columns(self) -> bool:
+        """Choose the columns that fit the width (COMMAND keeps a readable width; see
+        ``fit_columns``); True when they changed. The sort column is never the one dropped."""
+        width = self.size.width
+        wanted = (width, self.sort_column, tuple(c.name for c in self.chosen_columns))
+        if wanted == self._fitted_for:
+            return False
+        self._fitted_for = wanted
+        columns = fit_columns(self.chosen_columns, width, keep=(self.sort_column,))
+        if [c.name for c in columns] == [c.name for c in self.columns]:
+            return False
+        self.columns = columns
+        self.refresh()
+        return True
 
     # A row's look is fully described by its cell texts and a few flags; a frame repaints only
     # the screen lines whose description changed (most rows of an idle machine do not).
@@ -404,6 +428,7 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        self._fit_columns()  # the width can change without a Resize (a scrollbar comes or goes)
         if y == 0:
             return self._header_strip(width, self.rich_style)
         signature = self._row_signature(int(self.scroll_offset.y) + y - 1)

@@ -6,11 +6,25 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+# What Enter does, per prompt, as the footer says it.
+_ACCEPT = {"search": "Find", "filter": "Apply filter", "delay": "Set delay", "renice": "Renice"}
+
 
 class PromptBar(Input):
     """Hidden until asked; Enter answers, Esc cancels. Typing in search/filter acts live."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def footer_keys(self) -> list[tuple[str, str, str, str]]:
+        """The only keys the footer shows while the prompt is open: (key, shown as, what, action).
+
+        Every other key types into the prompt, so the screen's keys (/ Search, q Quit ...) in the
+        footer would be wrong there (KeyFooter asks the focused widget for this).
+        """
+        return [
+            ("enter", "Enter", _ACCEPT.get(self.kind, "Accept"), "submit"),
+            ("escape", "Esc", "Cancel", "cancel"),
+        ]
 
     class Answered(Message):
         def __init__(self, kind: str, value: str | None) -> None:
