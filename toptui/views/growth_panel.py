@@ -310,7 +310,7 @@ def _layout(entries: Sequence[_Entry], width: int) -> _Layout:
     from the OOM column, then the sparkline and at last RES are dropped (the line is cropped
     beyond that). PID and rate, which say who and how bad, stay."""
     pid = max([3, *(len(str(e.proc.pid)) for e in entries)])
-    name = min(NAME_WIDTH, max([6, *(len(_label(e, NAME_WIDTH)) for e in entries)]))
+    name = min(NAME_WIDTH, max([len("COMMAND"), *(len(_label(e, NAME_WIDTH)) for e in entries)]))
     res = max([3, *(len(fmt.compact_bytes(e.res)) for e in entries)])
     rate = max([4, *(len(fmt.rate(e.rate)) for e in entries)])
     oom = max([0, *(len(_oom(e, True)) for e in entries)])
