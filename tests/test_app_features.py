@@ -251,7 +251,8 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             await wait_for(pilot, lambda: replay.done, 30)
             await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks())
             assert [k[0] for k, _ in app.frame.leaks()] == [leaker.pid]
-            assert "replay" in str(app.query_one("#summary").content)
+            summary = str(app.query_one("#summary").content)
+            assert "replay" in summary and "Mem: this machine" in summary
 
 
 async def test_replay_steps_once_per_press_however_fast(tmp_path):

@@ -255,7 +255,11 @@ class TopApp(App[int]):
         notes = []
         if self.replay is not None:
             state = "end" if self.replay.done else ("paused" if self.paused else "playing")
-            notes.append(f"[replay {self.replay.position}/{self.replay.total} {state}]")
+            # A recording keeps no system figures: the memory lines are this machine's (for
+            # time-to-OOM), the CPU and load lines are blank.
+            notes.append(
+                f"[replay {self.replay.position}/{self.replay.total} {state}; Mem: this machine]"
+            )
         if self.paused:
             notes.append("[PAUSED: Z resumes" + (", . steps]" if self.replay else "]"))
         if table.filter_text:
