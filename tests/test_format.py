@@ -37,3 +37,12 @@ def test_rates_and_sizes():
     assert fmt.human_bytes(3 * 1024**3) == "3.0 GiB"
     assert fmt.duration(3 * 3600 + 12 * 60) == "3h12m"
     assert fmt.duration(45) == "45s"
+
+
+def test_huge_sizes_scale_past_tebibytes():
+    """2^62 bytes (an absurd but parsable RSS in a file) reads 4.0E, not 4194304T."""
+    from toptui.format import compact_bytes, human_bytes
+
+    assert (compact_bytes(2**62), human_bytes(2**62)) == ("4.0E", "4.0 EiB")
+    assert (compact_bytes(2**50), human_bytes(2**50)) == ("1.0P", "1.0 PiB")
+    assert (compact_bytes(1023 * 2**40), human_bytes(512)) == ("1023T", "512 B")

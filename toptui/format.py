@@ -48,26 +48,24 @@ def human_bytes(n: float, precision: int = 1) -> str:
     """Readable binary size for panels and reasons: ``512 B``, ``3.2 MiB``, ``41.0 GiB``."""
     sign = "-" if n < 0 else ""
     n = abs(float(n))
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024.0 or unit == "TiB":
-            if unit == "B":
-                return f"{sign}{n:.0f} B"
-            return f"{sign}{n:.{precision}f} {unit}"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024.0:
+            return f"{sign}{n:.0f} B" if unit == "B" else f"{sign}{n:.{precision}f} {unit}"
         n /= 1024.0
-    return f"{sign}{n:.{precision}f} PiB"  # pragma: no cover - loop always returns
+    return f"{sign}{n:.{precision}f} EiB"
 
 
 def compact_bytes(n: float) -> str:
     """Short size for narrow columns: ``812K``, ``1.2M``, ``3.4G`` (top-style unit letters)."""
     sign = "-" if n < 0 else ""
     n = abs(float(n))
-    for unit in ("B", "K", "M", "G", "T"):
-        if n < 1024.0 or unit == "T":
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if n < 1024.0:
             if unit == "B":
                 return f"{sign}{n:.0f}B"
             return f"{sign}{n:.1f}{unit}" if n < 100 else f"{sign}{n:.0f}{unit}"
         n /= 1024.0
-    return f"{sign}{n:.0f}P"  # pragma: no cover
+    return f"{sign}{n:.1f}E" if n < 100 else f"{sign}{n:.0f}E"
 
 
 def rate(bytes_per_s: float) -> str:
