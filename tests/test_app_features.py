@@ -141,13 +141,29 @@ async def test_delay_changes_live():
         assert app.interval_s == 0.05
 
 
-async def test_ctrl_c_quits_like_top():
+@pytest.mark.parametrize("screen_key", [None, "question_mark", "f"])
+async def test_ctrl_c_quits_like_top(screen_key):
     app = TopApp(interval_s=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
+        if screen_key:  # help, the columns dialog: Ctrl+C quits from there too
+            await pilot.press(screen_key)
+            await pilot.pause()
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_a_delay_too_fast_for_the_history_is_refused():
+    """The history was sized for 2 s ticks: at 0.01 s it would hold 18 s, too little to judge."""
+    app = TopApp(interval_s=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("d")
+        await type_text(pilot, "0.01")
+        await pilot.press("enter")
+        assert app.interval_s == 2.0
+        assert any("too fast" in str(n.message) for n in app._notifications)
 
 
 async def test_columns_tree_and_header_clicks(sleepers):

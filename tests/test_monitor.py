@@ -77,7 +77,8 @@ def test_collecting_says_how_long_is_needed():
 
 @pytest.mark.parametrize(("history_s", "flagged"), [(600.0, False), (60.0, True)])
 def test_toptui_is_not_flagged_while_its_own_history_fills(history_s, flagged):
-    """Its own RES grows by design until every ring is full; after that it is judged as any."""
+    """Its own RES grows by design until every ring is full; after that it is judged as any,
+    on the samples taken since (the window still holding the fill is no evidence)."""
     import os
 
     clock = FakeClock()
@@ -85,7 +86,7 @@ def test_toptui_is_not_flagged_while_its_own_history_fills(history_s, flagged):
     mon = Monitor(Sampler(pids=[me], clock=clock), interval_s=1.0, history_s=history_s,
                   judge_every_s=1.0)  # fmt: skip
     kept = []
-    for _ in range(90):
+    for _ in range(130):  # past a 60 s history: judged on the 70 s after the fill
         kept.append(b"x" * (512 * 1024))  # real pages: RES grows steadily
         frame = mon.step()
         clock.t += 1.0
@@ -94,3 +95,54 @@ def test_toptui_is_not_flagged_while_its_own_history_fills(history_s, flagged):
     assert (v.verdict == "leak") == flagged, v.reasons
     if not flagged:
         assert "toptui itself" in v.reasons[0]
+
+
+def test_toptui_that_stopped_growing_is_not_flagged_once_its_history_is_full():
+    """The fill ramp in the window must not make it a leak the moment the exemption ends."""
+    import os
+
+    clock = FakeClock()
+    mon = Monitor(Sampler(pids=[os.getpid()], clock=clock), interval_s=1.0, history_s=60.0,
+                  judge_every_s=1.0)  # fmt: skip
+    kept = []
+    seen = []
+    for i in range(150):
+        if i < 55:
+            kept.append(b"x" * (512 * 1024))  # grows while the history fills, then flat
+        frame = mon.step()
+        seen.extend(v.verdict for v in frame.verdicts.values())
+        clock.t += 1.0
+    assert "leak" not in seen
+
+
+def test_a_zombie_leaves_no_verdict_behind():
+    """A flagged process that exits and stays unreaped is no longer listed as a leak."""
+    from dataclasses import replace as dc_replace
+
+    from toptui.model import Snapshot
+
+    class Replayed:
+        def __init__(self, snaps):
+            self.snaps = iter(snaps)
+
+        def sample(self) -> Snapshot:
+            return next(self.snaps)
+
+    with MemoryChild(start_mib=8) as child:
+        clock = FakeClock()
+        live = Sampler(pids=[child.pid], clock=clock)
+        snaps = []
+        for _ in range(100):
+            child.grow(1)
+            snaps.append(live.sample())
+            clock.t += 1.0
+    last = snaps[-1]
+    zombie = tuple(dc_replace(p, state="Z", res=0) for p in last.procs)
+    snaps += [dc_replace(last, t_mono=last.t_mono + i, procs=zombie) for i in range(1, 4)]
+    mon = Monitor(Replayed(snaps), interval_s=1.0, judge_every_s=1.0)
+    for _ in range(100):
+        frame = mon.step()
+    assert frame.leaks()
+    for _ in range(3):
+        frame = mon.step()
+    assert not frame.leaks() and not frame.verdicts

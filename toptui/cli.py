@@ -223,17 +223,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.batch:
-        # Stop signals are held from here on: one that comes during start-up still ends the run
-        # after a whole frame (or before the first), never half-way.
-        with _StopSignals() as stop:
-            recorder, why = _open_recorder(args.record, user) if args.record else (None, None)
-            if why:
-                _say(why)
-            try:
+        # Opened before the stop signals are held: opening can block (a FIFO with no reader)
+        # and Ctrl+C must still end that. From then on a stop signal ends the run after a whole
+        # frame (or before the first), never half-way.
+        recorder, why = _open_recorder(args.record, user) if args.record else (None, None)
+        if why:
+            _say(why)
+        try:
+            with _StopSignals() as stop:
                 return _run_batch(args, pids, user, sort, desc, recorder, stop)
-            finally:
-                if recorder is not None:
-                    recorder.close()
+        finally:
+            if recorder is not None:
+                recorder.close()
     # The screen: what can be refused is refused before a recording file is created.
     replay = _open_replay(args.replay, pids) if args.replay else None
     _check_terminal()

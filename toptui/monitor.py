@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -54,7 +55,7 @@ class Frame:
 
     def leaks(self) -> list[tuple[ProcKey, GrowthVerdict]]:
         """Flagged processes still alive in this snapshot, fastest grower first."""
-        alive = {p.key for p in self.snapshot.procs}
+        alive = {p.key for p in self.snapshot.procs if p.state != "Z"}
         found = [(k, v) for k, v in self.verdicts.items() if v.verdict == "leak" and k in alive]
         found.sort(key=lambda kv: kv[1].rate_bytes_per_s, reverse=True)
         return found
@@ -125,9 +126,10 @@ class Monitor:
         if data is None:
             return None
         t, res = data
-        verdict = judge(t, res, available_bytes=available)
-        if verdict.verdict == "leak" and key[0] == self._own_pid:
-            verdict = self._own_warmup(verdict, t[-1])
+        if key[0] == self._own_pid:
+            verdict = self._judge_own(t, res, available)
+        else:
+            verdict = judge(t, res, available_bytes=available)
         self.judged += 1
         if res and max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
@@ -136,18 +138,25 @@ class Monitor:
         self.verdicts[key] = verdict = self._counted(key, verdict)
         return verdict
 
-    def _own_warmup(self, verdict: GrowthVerdict, now: float) -> GrowthVerdict:
+    def _judge_own(
+        self, t: list[float], res: list[float], available: float | None
+    ) -> GrowthVerdict:
         """toptui's own memory grows by design until its history is full (every process's ring
         fills for ``history_s``) and its screen's caches are warm; flagging itself then is noise.
-        After that it is judged like any process."""
-        ran = now - (self._started if self._started is not None else now)
-        if ran >= self.history.history_s:
-            return verdict
-        why = (
-            f"toptui itself, {_minutes(ran)} into filling its {_minutes(self.history.history_s)} "
-            "of history: growth until then is by design (bounded)"
-        )
-        return replace(verdict, verdict=NO_LEAK, onset_s=None, reasons=(why, *verdict.reasons))
+        So it is judged on the samples taken after that only, like any process from then on."""
+        filled = (self._started if self._started is not None else t[0]) + self.history.history_s
+        if t[-1] < filled:
+            verdict = judge(t, res, available_bytes=available)
+            if verdict.verdict != "leak":
+                return verdict
+            why = (
+                f"toptui itself, {_minutes(t[-1] - filled + self.history.history_s)} into filling "
+                f"its {_minutes(self.history.history_s)} of history: growth until then is by "
+                "design (bounded)"
+            )
+            return replace(verdict, verdict=NO_LEAK, onset_s=None, reasons=(why, *verdict.reasons))
+        i = bisect_left(t, filled)
+        return judge(t[i:], res[i:], available_bytes=available)
 
     def _counted(self, key: ProcKey, verdict: GrowthVerdict) -> GrowthVerdict:
         """The verdict with the samples taken in the window (older ones may be summarised)."""
@@ -180,6 +189,13 @@ class Monitor:
         due: list[tuple[float, ProcKey, int]] = []
         for p in snap.procs:
             key = p.key
+            if p.state == "Z":
+                # Exited, not yet reaped: no memory to judge, and its last verdict (a leak, say)
+                # must not stay on show for as long as its parent leaves it unreaped.
+                if self.verdicts.pop(key, None) is not None:
+                    judged_at.pop(key, None)
+                    self._quiet.discard(key)
+                continue
             alive.add(key)
             last = judged_at.get(key)
             if key in urgent:

@@ -532,9 +532,13 @@ def _judge(
     if gaps:
         x, jumped = _close_gaps(u, x, gaps, GAP_REACH * width)
         gap_note = (
-            f"{len(gaps)} gap{'s' if len(gaps) > 1 else ''} in the samples "
-            f"({_dur(span - obs)} unseen): the {_delta(jumped)} change across "
-            f"{'them' if len(gaps) > 1 else 'it'} is not counted"
+            ""
+            if jumped == 0
+            else (
+                f"{len(gaps)} gap{'s' if len(gaps) > 1 else ''} in the samples "
+                f"({_dur(span - obs)} unseen): the {_delta(jumped)} change across "
+                f"{'them' if len(gaps) > 1 else 'it'} is not counted"
+            )
         )
     taus, floors, starts = _block_floors(u, origin, x, nb, width)
     floors, swing, drops = _gc_floors(u, x, floors, starts, typ_dt)

@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from toptui import control, settings
+from toptui.analysis.growth import MIN_WINDOW_S
 from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, SnapshotSink
@@ -43,6 +44,9 @@ from toptui.views.prompt_bar import PromptBar
 from toptui.views.render_caches import release_render_caches
 from toptui.views.summary_header import SummaryHeader
 
+# The least history, in seconds, a new refresh interval must leave room for: the detector's
+# minimum window, twice over.
+MIN_JUDGED_S = 2 * MIN_WINDOW_S
 # How long a signalled exit may take before the process just ends (see TopApp._end_on_signal).
 EXIT_GRACE_S = 5.0
 
@@ -55,7 +59,7 @@ class TopApp(App[int]):
 
     BINDINGS = [
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False),  # as in top and htop
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),  # as top, on any screen
         Binding("question_mark,h", "help", "Help", key_display="?"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("backslash,f4", "filter", "Filter", key_display="\\"),
@@ -195,6 +199,7 @@ class TopApp(App[int]):
             else:
                 self.post_message(FrameReady(frame, stepped=self.replay is not None))
             if stepping:
+                self._wake.clear()  # the press that woke us is served
                 continue  # the next '.' steps at once: presses are counted, never merged
             deadline += self.interval_s
             now = time.monotonic()
@@ -351,6 +356,15 @@ class TopApp(App[int]):
                 self.notify(f"delay must be a number of seconds from {low:g} to {high:g}, "
                             f"not {value!r}", severity="error")  # fmt: skip
                 return
+            covered = self.monitor.history.capacity * delay
+            if covered < MIN_JUDGED_S:
+                self.notify(f"{delay:g}s is too fast for the history sized at start-up: it would "
+                            f"hold {covered:.0f}s; start toptui with -d {delay:g} instead",
+                            severity="error")  # fmt: skip
+                return
+            if covered < self.monitor.history.history_s:
+                self.notify(f"memory history now covers {covered:.0f}s (sized for the start-up "
+                            "interval; -d sets it)", severity="warning", timeout=5)  # fmt: skip
             self.interval_s = delay
             self._wake.set()  # the next refresh comes at the new pace, not after the old one
             self.notify(f"refreshing every {delay:g}s", timeout=2)
@@ -446,6 +460,9 @@ class TopApp(App[int]):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         if self.replay is not None:
+            if not self.paused:  # steps asked for while paused are void once it plays on
+                while not self._steps.empty():
+                    self._steps.get_nowait()
             self._wake.set()  # a replay stops at once (live sampling goes on while paused)
         if not self.paused and self.monitor.last is not None:
             self._show(self.monitor.last)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -93,6 +94,8 @@ class GrowthPanel(Static):
         self.family_mode = False
         self._found: list[_Family] = []
         self._family_at = float("-inf")
+        self._family_busy = False  # a judging thread is running
+        self._last_show: tuple[Frame, History, Keep | None, str | None] | None = None
         self._entries: list[_Entry] = []
         self._message: Text | None = None  # shown instead of entries when there are none
         self._drawn_for = (-1, -1)  # (width, lines) the content was last fitted to
@@ -108,6 +111,7 @@ class GrowthPanel(Static):
     ) -> None:
         """Refresh from a frame; ``keep`` narrows the processes (family heads in family mode)
         as the table is narrowed, and ``note`` says how in the title (see :func:`table_filter`)."""
+        self._last_show = (frame, history, keep, note)
         procs = {p.key: p for p in frame.snapshot.procs}
         available = float(frame.snapshot.system.memory.available)
         if self.family_mode:
@@ -160,33 +164,30 @@ class GrowthPanel(Static):
         return text
 
     def _judge_families(self, frame: Frame, history: History) -> None:
+        """Start re-judging the families in a thread when due: summing every family's members
+        over an hour of history can take a second with a thousand pool workers, and the screen
+        must not stop for it. The panel shows the last result until the new one arrives."""
         now = frame.snapshot.t_mono
-        if now - self._family_at < FAMILY_EVERY_S:
+        if now - self._family_at < FAMILY_EVERY_S or self._family_busy:
             return
         self._family_at = now
-        available = float(frame.snapshot.system.memory.available)
-        found = []
-        for head, members in families(frame.snapshot.procs).items():
-            if not members:
-                # A family of one: the monitor has judged it already.
-                verdict = frame.verdicts.get(head)
-                if verdict is None or verdict.verdict != "leak":
-                    continue
-                data = history.res_series(head)
-                if data is not None and data[0]:
-                    found.append(
-                        _Family(head, verdict, list(data[0]), list(map(float, data[1])), 0)
-                    )
-                continue
-            head_series = history.res_series(head)
-            if head_series is None:
-                continue
-            series = [s for s in map(history.res_series, members) if s is not None]
-            t, total = family_total(head_series, series)
-            verdict = judge(t, total, available_bytes=available)
-            if verdict.verdict == "leak":
-                found.append(_Family(head, verdict, t, total, len(members)))
-        self._found = found
+        self._family_busy = True
+        self.run_worker(
+            lambda: self._families_done(judge_families(frame, history)),
+            thread=True, group="families", exit_on_error=False,
+        )  # fmt: skip
+
+    def _families_done(self, found: list[_Family]) -> None:
+        """In the worker thread: hand the result to the UI thread and redraw there."""
+
+        def deliver() -> None:
+            self._family_busy = False
+            self._found = found
+            if self._last_show is not None and self.family_mode:
+                self.show(*self._last_show)
+
+        with contextlib.suppress(RuntimeError):  # the app is closing: nobody to tell
+            self.app.call_from_thread(deliver)
 
     @staticmethod
     def _outermost(found: list[_Family], procs: dict[ProcKey, ProcSample]) -> list[_Family]:
@@ -350,3 +351,28 @@ def _line(e: _Entry, lay: _Layout) -> Text:
     if lay.oom:
         text.append(f"  {_oom(e, lay.oom_prefix)}")
     return text
+
+
+def judge_families(frame: Frame, history: History) -> list[_Family]:
+    """Every family (a process and its descendants) whose summed RES leaks; a process without
+    children is a family of one, taken from the monitor's own verdict (pure; runs in a thread)."""
+    available = float(frame.snapshot.system.memory.available)
+    found = []
+    for head, members in families(frame.snapshot.procs).items():
+        if not members:
+            verdict = frame.verdicts.get(head)
+            if verdict is None or verdict.verdict != "leak":
+                continue
+            data = history.res_series(head)
+            if data is not None and data[0]:
+                found.append(_Family(head, verdict, list(data[0]), list(map(float, data[1])), 0))
+            continue
+        head_series = history.res_series(head)
+        if head_series is None:
+            continue
+        series = [s for s in map(history.res_series, members) if s is not None]
+        t, total = family_total(head_series, series)
+        verdict = judge(t, total, available_bytes=available)
+        if verdict.verdict == "leak":
+            found.append(_Family(head, verdict, t, total, len(members)))
+    return found
