@@ -127,18 +127,11 @@ async def test_delay_changes_live():
     app = TopApp(interval_s=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        await pilot.press("d")
-        await type_text(pilot, "0.5")
-        await pilot.press("enter")
-        assert app.interval_s == 0.5
-        await pilot.press("d")
-        await type_text(pilot, "-1")
-        await pilot.press("enter")
-        assert app.interval_s == 0.5
-        await pilot.press("d")  # what -d accepts, the d key accepts
-        await type_text(pilot, "0.05")
-        await pilot.press("enter")
-        assert app.interval_s == 0.05
+        for typed, expected in (("0.5", 0.5), ("-1", 0.5), ("0.05", 0.05)):
+            await pilot.press("d")  # what -d accepts, the d key accepts
+            await type_text(pilot, typed)
+            await pilot.press("enter")
+            assert app.interval_s == expected
 
 
 @pytest.mark.parametrize("screen_key", [None, "question_mark", "f"])
@@ -159,9 +152,7 @@ async def test_a_delay_too_fast_for_the_history_is_refused():
     app = TopApp(interval_s=2.0)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        await pilot.press("d")
-        await type_text(pilot, "0.01")
-        await pilot.press("enter")
+        await pilot.press("d", *"0.01", "enter")
         assert app.interval_s == 2.0
         assert any("too fast" in str(n.message) for n in app._notifications)
 
