@@ -261,7 +261,7 @@ class TopApp(App[int]):
         if self.replay is not None:
             state = "end" if self.replay.done else ("paused" if self.paused else "playing")
             # A recording keeps no system figures: the memory lines are this machine's (for
-            # time-to-OOM), the CPU and load lines are blank.
+            # time-to-OOM), the CPU and load lines show zeros.
             notes.append(
                 f"[replay {self.replay.position}/{self.replay.total} {state}; Mem: this machine]"
             )
