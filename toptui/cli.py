@@ -390,7 +390,7 @@ def _run_screen(
     except (RecursionError, ValueError):  # thousands of nested brackets; bytes that are not UTF-8
         prefs, warning = settings.Settings(), f"{settings.config_path()} is damaged; using defaults"
     if warning:
-        sys.stderr.write(f"toptui: {warning}\n")
+        _say(warning)
     warning = "\n".join(w for w in (warning, record_warning) if w) or None
     app = TopApp(
         interval_s=args.delay,

@@ -55,7 +55,7 @@ class Frame:
 
     def leaks(self) -> list[tuple[ProcKey, GrowthVerdict]]:
         """Flagged processes still alive in this snapshot, fastest grower first."""
-        alive = {p.key for p in self.snapshot.procs if p.state != "Z"}
+        alive = {p.key for p in self.snapshot.procs}
         found = [(k, v) for k, v in self.verdicts.items() if v.verdict == "leak" and k in alive]
         found.sort(key=lambda kv: kv[1].rate_bytes_per_s, reverse=True)
         return found
@@ -96,7 +96,7 @@ class Monitor:
         self.recorder = recorder
         # The last recording error, for the UI to show once; sampling goes on without recording.
         self.record_error: str | None = None
-        # toptui itself, when watching this machine (not a replay): see _own_warmup.
+        # toptui itself, when watching this machine (not a replay): see _judge_own.
         self._own_pid = os.getpid() if isinstance(self.sampler, Sampler) else None
         self._started: float | None = None
 
@@ -144,15 +144,16 @@ class Monitor:
         """toptui's own memory grows by design until its history is full (every process's ring
         fills for ``history_s``) and its screen's caches are warm; flagging itself then is noise.
         So it is judged on the samples taken after that only, like any process from then on."""
-        filled = (self._started if self._started is not None else t[0]) + self.history.history_s
+        started = self._started if self._started is not None else t[0]
+        filled = started + self.history.history_s
         if t[-1] < filled:
             verdict = judge(t, res, available_bytes=available)
             if verdict.verdict != "leak":
                 return verdict
             why = (
-                f"toptui itself, {_minutes(t[-1] - filled + self.history.history_s)} into filling "
-                f"its {_minutes(self.history.history_s)} of history: growth until then is by "
-                "design (bounded)"
+                f"toptui itself, {_minutes(t[-1] - started)} into filling its "
+                f"{_minutes(self.history.history_s)} of history: growth until then is by design "
+                "(bounded)"
             )
             return replace(verdict, verdict=NO_LEAK, onset_s=None, reasons=(why, *verdict.reasons))
         i = bisect_left(t, filled)

@@ -25,6 +25,7 @@ from textual.screen import Screen
 
 from toptui import control, settings
 from toptui.analysis.growth import MIN_WINDOW_S
+from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
 from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, SnapshotSink
@@ -329,8 +330,7 @@ class TopApp(App[int]):
     def on_prompt_bar_typed(self, message: PromptBar.Typed) -> None:
         if message.kind == "filter":
             self.table.set_filter(message.value)
-            self._update_header()
-            self._show_growth()
+            self._narrowed()
         elif message.kind == "search":
             self.table.search(message.value)
 
@@ -339,8 +339,7 @@ class TopApp(App[int]):
         kind, value = message.kind, message.value
         if kind == "filter":
             self.table.set_filter(value)
-            self._update_header()
-            self._show_growth()
+            self._narrowed()
         elif kind == "search":
             if value and not self.table.search(value):
                 self.notify(f"no match for {value!r}", timeout=2)
@@ -349,12 +348,11 @@ class TopApp(App[int]):
         elif kind == "delay" and value is not None:
             try:
                 delay = float(value)
-                if not settings.MIN_DELAY_S <= delay <= settings.MAX_DELAY_S:
+                if not MIN_DELAY_S <= delay <= MAX_DELAY_S:
                     raise ValueError
             except ValueError:
-                low, high = settings.MIN_DELAY_S, settings.MAX_DELAY_S
-                self.notify(f"delay must be a number of seconds from {low:g} to {high:g}, "
-                            f"not {value!r}", severity="error")  # fmt: skip
+                self.notify(f"delay must be a number of seconds from {MIN_DELAY_S:g} to "
+                            f"{MAX_DELAY_S:g}, not {value!r}", severity="error")  # fmt: skip
                 return
             covered = self.monitor.history.capacity * delay
             if covered < MIN_JUDGED_S:
@@ -424,10 +422,7 @@ class TopApp(App[int]):
         def picked(user: str | None) -> None:
             if user is None:
                 return
-            self.table.user = user or None
-            self.table.set_filter(self.table.filter_text)
-            self._update_header()
-            self._show_growth()
+            self._set_user(user or None)
 
         self.push_screen(ChoiceScreen("Show which user's processes?", options), picked)
 
@@ -500,8 +495,17 @@ class TopApp(App[int]):
         elif table.search_text:
             table.search(None)
         elif table.user is not None:
-            table.user = None
-            table.set_filter(table.filter_text)
+            self._set_user(None)
+            return
+        self._narrowed()
+
+    def _set_user(self, user: str | None) -> None:
+        self.table.user = user
+        self.table.set_filter(self.table.filter_text)  # re-applies the rows' narrowing
+        self._narrowed()
+
+    def _narrowed(self) -> None:
+        """The table's filters changed: the header says so and the growth panel follows."""
         self._update_header()
         self._show_growth()
 
