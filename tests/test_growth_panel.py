@@ -202,6 +202,29 @@ async def test_family_heads_are_filtered_and_the_outermost_kept_one_shown():
         assert "Growing families: 2 (user nobody)" in str(panel.border_title)
 
 
+async def test_a_family_is_shown_by_the_smallest_one_that_explains_its_growth():
+    # A leaker started from a shell in tmux leaks the shell's and the server's families too; the
+    # panel names the leaker, not "tmux: server +3". A pool whose two workers share the growth
+    # stays whole.
+    procs = [
+        Fake(400, name="tmux: server"),
+        Fake(500, 400, name="bash"),
+        Fake(501, 400, name="bash"),
+        Fake(1001, 500, rate=700 * KIB, name="leaker"),
+        Fake(300, name="pool"),
+        Fake(301, 300, rate=300 * KIB, name="pool-worker"),
+        Fake(302, 300, rate=300 * KIB, name="pool-worker"),
+    ]
+    app = TopApp(interval_s=0.05, monitor=monitor_after(procs, 120))
+    async with app.run_test(size=(160, 45)) as pilot:
+        panel = await shown(pilot, app, 3)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: listed(panel) == {1001, 300})
+        text = str(panel.content)
+        assert "tmux" not in text and "bash" not in text and "pool +2" in text
+        assert str(panel.border_title).startswith("Growing families: 2")
+
+
 # -- 3: one line per entry, and what does not fit is counted --------------------------------------
 
 

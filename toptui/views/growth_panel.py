@@ -24,6 +24,7 @@ SPARK_MIN = 8  # narrower than this it says nothing: dropped instead
 NAME_WIDTH = 16
 NAME_MIN = 8
 FAMILY_EVERY_S = 5.0  # family totals are re-judged this often, not on every frame
+EXPLAINED_SHARE = 0.75  # an inner leaking family this share of an outer one's rate stands for it
 
 Keep = Callable[[ProcSample], bool]
 
@@ -191,23 +192,42 @@ class GrowthPanel(Static):
 
     @staticmethod
     def _outermost(found: list[_Family], procs: dict[ProcKey, ProcSample]) -> list[_Family]:
-        """The leaking families that are alive and not inside another one of ``found`` (its
-        total already holds them), fastest first."""
+        """The smallest leaking families that explain the growth, fastest first.
+
+        A family is dropped when one leaking family inside it grows at EXPLAINED_SHARE of its
+        rate or more: a leaker started from a shell in tmux leaks the shell's and the tmux
+        server's families too, and "tmux: server +40" would hide which process it is. A pool
+        whose workers each keep a little stays whole, as no one worker explains it. Of the rest,
+        a family inside another one is not shown (the outer total already holds it).
+        """
         found = [f for f in found if f.head in procs]
-        heads = {f.head for f in found}
+        by_head = {f.head: f for f in found}
         by_pid = {p.pid: p for p in procs.values()}
 
-        def inside_another(key: ProcKey) -> bool:
+        def enclosing(key: ProcKey) -> list[_Family]:
+            """The leaking families this process is inside of, innermost first."""
+            out = []
             p: ProcSample | None = procs[key]
             seen = set()
             while p is not None and p.ppid in by_pid and p.pid not in seen:
                 seen.add(p.pid)
                 p = by_pid[p.ppid]
-                if p.key in heads:
-                    return True
-            return False
+                if p.key in by_head:
+                    out.append(by_head[p.key])
+            return out
 
-        out = [f for f in found if not inside_another(f.head)]
+        around = {f.head: enclosing(f.head) for f in found}
+        explained = {
+            outer.head
+            for f in found
+            for outer in around[f.head]
+            if f.verdict.rate_bytes_per_s >= EXPLAINED_SHARE * outer.verdict.rate_bytes_per_s
+        }
+        out = [
+            f
+            for f in found
+            if f.head not in explained and all(o.head in explained for o in around[f.head])
+        ]
         out.sort(key=lambda f: f.verdict.rate_bytes_per_s, reverse=True)
         return out
 
