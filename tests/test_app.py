@@ -74,6 +74,28 @@ async def test_shift_m_sorts_by_res_and_selection_follows_the_process():
             await pilot.press("q")
 
 
+async def test_an_untouched_cursor_stays_on_the_top_row_so_m_then_enter_opens_the_biggest():
+    with MemoryChild(start_mib=40) as small, MemoryChild(start_mib=200) as big:
+        app = TopApp(interval_s=0.2, pids=[small.pid, big.pid], sort="RES", descending=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(app.table.rows) == 2)
+            assert app.table.selected.pid == small.pid  # smallest first
+            await pilot.press("M")
+            await wait_for(pilot, lambda: app.table.descending)
+            assert app.table.cursor_index == 0 and app.table.selected.pid == big.pid
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen) and app.screen.key[0] == big.pid
+            await pilot.press("escape")
+            # Once moved, the cursor follows its process through a re-sort.
+            await pilot.press("down")
+            assert app.table.selected.pid == small.pid
+            await pilot.press("R")
+            assert app.table.cursor_index == 0 and app.table.selected.pid == small.pid
+            seen = app.frames_seen
+            await wait_for(pilot, lambda: app.frames_seen >= seen + 2)
+            assert app.table.selected.pid == small.pid
+
+
 async def test_cursor_keys_move_the_selection():
     # Sorted by PID, rows keep their places between refreshes (under %CPU they would move,
     # and the cursor would rightly move with its process).

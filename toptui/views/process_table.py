@@ -1,8 +1,9 @@
 """The process table: a line-API scroll view whose cursor follows a process, not a row number.
 
 Only visible lines are formatted (``render_line``), with a sticky column header on the first line.
-A refresh re-sorts and repaints; the cursor keeps its process identity, so re-sorting or a new
-snapshot never moves the selection to someone else. Sorting keys are top's (M, P, T, N, <, >, R).
+A refresh re-sorts and repaints. Once the person has moved the cursor it keeps its process
+identity, so re-sorting or a new snapshot never moves the selection to someone else; until then it
+stays on the top row, as htop's does. Sorting keys are top's (M, P, T, N, <, >, R).
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ class ProcessTable(ScrollView, can_focus=True):
         self._index: dict[ProcKey, int] = {}
         self.cursor_key: ProcKey | None = None
         self.cursor_index = 0
+        # Until the person moves the cursor it stays on the top row, whoever is there (so Shift+M
+        # then Enter opens the biggest process); once moved, it follows the process chosen.
+        self.following = False
         self._styles: dict[str, Style] = {}
         # Screen line -> ((signature, width), strip) as last painted.
         self._painted: dict[int, tuple[tuple, Strip]] = {}
@@ -161,13 +165,15 @@ class ProcessTable(ScrollView, can_focus=True):
         alive = {p.key for p in self._procs}
         self.tagged &= alive
         self._index = {p.key: i for i, p in enumerate(self.rows)}
-        if self.cursor_key in self._index:
+        if self.following and self.cursor_key in self._index:
             self.cursor_index = self._index[self.cursor_key]
         else:
-            # The followed process exited (or there was none): stay at the same screen row.
+            # Nothing chosen yet, or the followed process exited: stay at the same screen row.
             self.cursor_index = min(self.cursor_index, max(0, len(self.rows) - 1))
-            self.cursor_key = self.rows[self.cursor_index].key if self.rows else None
-            self.post_message(self.CursorMoved(self.cursor_key))
+            key = self.rows[self.cursor_index].key if self.rows else None
+            if key != self.cursor_key:
+                self.cursor_key = key
+                self.post_message(self.CursorMoved(key))
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         self._scroll_cursor_into_view()
         self._refresh_changed()
@@ -301,6 +307,7 @@ class ProcessTable(ScrollView, can_focus=True):
         if not self.rows:
             return
         index = max(0, min(len(self.rows) - 1, index))
+        self.following = True
         old = self.cursor_index
         self.cursor_index = index
         self.cursor_key = self.rows[index].key
