@@ -260,6 +260,10 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             assert [k[0] for k, _ in app.frame.leaks()] == [leaker.pid]
             summary = str(app.query_one("#summary").content)
             assert "replay" in summary and "Mem: this machine" in summary
+            # What a recording does not hold is said, not shown as an idle machine's zeros.
+            assert "from a recording: no uptime, users or load" in summary
+            assert "load average" not in summary and " id," not in summary
+            assert "Tasks:   2 recorded" in summary
 
 
 async def test_replay_steps_once_per_press_however_fast(tmp_path):

@@ -112,6 +112,9 @@ class SystemStats:
     cpu: CpuStates
     memory: MemoryStats
     tasks: TaskCounts
+    # From a recording, which keeps no system figures: uptime, load, users, CPU states and task
+    # states are unknown (not zero), and the memory is this machine's (for time-to-OOM).
+    recorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,21 @@ def summary_lines(
     c = system.cpu
     m = system.memory
     plural = "s" if users > 1 else ""
+    memory = [
+        f"MiB Mem : {m.total / _MIB:8.1f} total, {m.free / _MIB:8.1f} free, "
+        f"{m.used / _MIB:8.1f} used, {m.buff_cache / _MIB:8.1f} buff/cache",
+        f"MiB Swap: {m.swap_total / _MIB:8.1f} total, {m.swap_free / _MIB:8.1f} free, "
+        f"{m.swap_used / _MIB:8.1f} used. {m.available / _MIB:8.1f} avail Mem",
+    ]
+    if system.recorded:
+        # Say what a recording does not hold rather than show zeros that read as an idle machine.
+        day = time.strftime("%Y-%m-%d", time.localtime(wall if wall is not None else time.time()))
+        return [
+            f"{prog} - {clock} {day}, from a recording: no uptime, users or load",
+            f"Tasks: {t.total:3d} recorded (states not recorded)",
+            "%Cpu(s): not recorded (the %CPU column is)",
+            *memory,
+        ]
     return [
         f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{plural},"
         f"  load average: {load}",
@@ -28,10 +43,7 @@ def summary_lines(
         f"{t.stopped:3d} stopped, {t.zombie:3d} zombie",
         f"%Cpu(s): {c.us:4.1f} us, {c.sy:4.1f} sy, {c.ni:4.1f} ni, {c.id:4.1f} id, {c.wa:4.1f} wa, "
         f"{c.hi:4.1f} hi, {c.si:4.1f} si, {c.st:4.1f} st",
-        f"MiB Mem : {m.total / _MIB:8.1f} total, {m.free / _MIB:8.1f} free, "
-        f"{m.used / _MIB:8.1f} used, {m.buff_cache / _MIB:8.1f} buff/cache",
-        f"MiB Swap: {m.swap_total / _MIB:8.1f} total, {m.swap_free / _MIB:8.1f} free, "
-        f"{m.swap_used / _MIB:8.1f} used. {m.available / _MIB:8.1f} avail Mem",
+        *memory,
     ]
 
 

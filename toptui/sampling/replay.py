@@ -120,7 +120,8 @@ class ReplaySampler:
             users=0,
             cpu=CpuStates(),
             memory=memory,
-            tasks=TaskCounts(total=len(procs), sleeping=len(procs)),
+            tasks=TaskCounts(total=len(procs)),
+            recorded=True,
         )
         snap = Snapshot(t_mono=t, t_wall=t, interval_s=interval, system=system, procs=procs)
         self._last = snap

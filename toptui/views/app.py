@@ -262,7 +262,7 @@ class TopApp(App[int]):
         if self.replay is not None:
             state = "end" if self.replay.done else ("paused" if self.paused else "playing")
             # A recording keeps no system figures: the memory lines are this machine's (for
-            # time-to-OOM), the CPU and load lines show zeros.
+            # time-to-OOM), and the summary says what is not recorded (summary_lines).
             notes.append(
                 f"[replay {self.replay.position}/{self.replay.total} {state}; Mem: this machine]"
             )
