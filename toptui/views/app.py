@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -285,11 +286,39 @@ class TopApp(App[int]):
     def on_process_table_cursor_moved(self, message: ProcessTable.CursorMoved) -> None:
         self._selected_key = message.key
 
-    def on_process_table_opened(self, message: ProcessTable.Opened) -> None:
-        screen = DetailScreen(message.key, self.monitor.history)
+    async def on_event(self, event: events.Event) -> None:
+        """Run the table's key bindings as each key arrives, in order.
+
+        Textual routes every key to the focused widget when the key is dequeued, but runs a
+        binding only once the key has bubbled back up to the app. Keys that arrive together (a
+        paste, tmux send-keys, a burst over a slow ssh link) were all routed before the first
+        one's binding ran: `\\python` opened the filter prompt and then gave "h" to the table
+        (help). The table takes keys only through bindings, so running them here, where the key
+        is dequeued, changes nothing else; the bindings that move focus (the prompt, a dialog,
+        the detail view) do so at once, so the next key goes where the person expects.
+        """
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.app_focus
+            and isinstance(self.focused, ProcessTable)
+        ):
+            if await self._check_bindings(event.key, priority=True):
+                return
+            if await self._check_bindings(event.key):
+                return
+        await super().on_event(event)
+
+    def action_open_detail(self) -> None:
+        # Pushed here, at once, rather than through a message from the table: a key typed right
+        # after Enter (Esc) must find the detail view already open (see on_event).
+        key = self.table.cursor_key
+        if key is None:
+            return
+        screen = DetailScreen(key, self.monitor.history)
         self.push_screen(screen)
         if self.frame is not None:
-            screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(message.key))
+            screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(key))
 
     def pop_screen(self) -> AwaitComplete:
         # Help, detail and every dialog close through here (Screen.dismiss calls it too).

@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from toptui.views.list_dialog import ListDialog
 
-class ChoiceScreen(ModalScreen[str | None]):
+
+class ChoiceScreen(ListDialog[str | None]):
     """Dismisses with the chosen option's id, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -25,11 +26,6 @@ class ChoiceScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(*(Option(label, id=ident) for ident, label in self.options))
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        options.highlighted = self.initial
-        options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

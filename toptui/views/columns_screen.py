@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, SelectionList
+
+from toptui.views.list_dialog import ListDialog
 
 DESCRIPTIONS = {
     "PPID": "parent process id",
@@ -21,10 +22,27 @@ DESCRIPTIONS = {
 }
 
 
-class ColumnsScreen(ModalScreen[list[str] | None]):
+class ColumnList(SelectionList[str]):
+    """A SelectionList whose Space toggles at once.
+
+    SelectionList's Space posts a message and toggles whichever option is highlighted when that
+    message is handled, so Space, Down, Space typed in one burst toggled the second option twice.
+    """
+
+    # Enter applies (the screen's action) rather than toggling as in a SelectionList. It is the
+    # list's own binding, not a priority one on the screen, so that it waits its turn behind
+    # the keys typed before it.
+    BINDINGS = [Binding("enter", "screen.apply", "Apply", show=False)]
+
+    def action_select(self) -> None:
+        if self.highlighted is not None:
+            self.toggle(self.get_option_at_index(self.highlighted))
+
+
+class ColumnsScreen(ListDialog[list[str] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "apply", "Apply", priority=True),
+        Binding("enter", "apply", "Apply"),
     ]
 
     def __init__(self, chosen: list[str]) -> None:
@@ -34,18 +52,13 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Columns — Space toggles, Enter applies", classes="dialog-title")
-            yield SelectionList[str](
+            yield ColumnList(
                 *((f"{name:<8} {text}", name, name in self.chosen)
                   for name, text in DESCRIPTIONS.items())
             )  # fmt: skip
 
-    def on_mount(self) -> None:
-        selection = self.query_one(SelectionList)
-        selection.highlighted = 0
-        selection.focus()
-
     def action_apply(self) -> None:
-        self.dismiss(list(self.query_one(SelectionList).selected))
+        self.dismiss(list(self.query_one(ColumnList).selected))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -66,7 +66,7 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("greater_than_sign", "shift_sort(1)", "Sort right", show=False),
         Binding("R,shift+r", "reverse", "Reverse", show=False),
         Binding("e", "cycle_units", "Units", show=False),
-        Binding("enter", "open", "Details"),
+        Binding("enter", "app.open_detail", "Details"),
         Binding("V", "toggle_tree", "Tree", key_display="V"),
         Binding("space", "tag", "Tag", show=False),
         Binding("U", "untag_all", "Untag all", show=False),
@@ -85,13 +85,6 @@ class ProcessTable(ScrollView, can_focus=True):
     sort_column: reactive[str] = reactive("%CPU", init=False)
     descending: reactive[bool] = reactive(True, init=False)
     unit: reactive[int] = reactive(0, init=False)
-
-    class Opened(Message):
-        """Enter on a row: show that process in detail."""
-
-        def __init__(self, key: ProcKey) -> None:
-            super().__init__()
-            self.key = key
 
     class CursorMoved(Message):
         def __init__(self, key: ProcKey | None) -> None:
@@ -298,10 +291,6 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self._move_to(0 if where == 0 else len(self.rows) - 1)
-
-    def action_open(self) -> None:
-        if self.cursor_key is not None:
-            self.post_message(self.Opened(self.cursor_key))
 
     def _move_to(self, index: int) -> None:
         if not self.rows:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input
 
 # What Enter does, per prompt, as the footer says it.
@@ -42,6 +44,7 @@ class PromptBar(Input):
         super().__init__(id=id)
         self.kind = ""
         self.display = False
+        self._before: Widget | None = None  # what had the focus when the prompt was opened
 
     def ask(self, kind: str, prompt: str, value: str = "") -> None:
         self.kind = kind
@@ -49,10 +52,32 @@ class PromptBar(Input):
         self.border_title = prompt
         self.value = value
         self.display = True
-        self.focus()
+        self._before = self.screen.focused
+        # At once, not after the queued messages as focus() does: keys typed right after the
+        # one that opened the prompt are routed by focus as they are dequeued (see TopApp).
+        self.screen.set_focus(self)
 
-    def _close(self) -> None:
+    def _answer(self, value: str | None) -> None:
         self.display = False
+        self.screen.set_focus(self._before)
+        self.post_message(self.Answered(self.kind, value))
+
+    def on_key(self, event: events.Key) -> None:
+        """Enter and Esc answer at once, and keys that come after them go back to the app.
+
+        Keys typed in one burst were all routed here while the prompt was open. Answering when
+        Enter's binding runs (after the keys behind it were typed in) turned `\\python`, Enter,
+        `M` into the filter "pythonM"; so the prompt closes as Enter is read, and what follows is
+        routed again, to what has the focus now.
+        """
+        if not self.display:
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+        elif event.key in ("enter", "escape"):
+            event.stop()
+            event.prevent_default()
+            self._answer(self.value if event.key == "enter" else None)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -61,9 +86,9 @@ class PromptBar(Input):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._close()
-        self.post_message(self.Answered(self.kind, event.value))
+        if self.display:
+            self._answer(event.value)
 
     def action_cancel(self) -> None:
-        self._close()
-        self.post_message(self.Answered(self.kind, None))
+        if self.display:
+            self._answer(None)
