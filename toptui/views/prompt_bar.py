@@ -52,7 +52,8 @@ class PromptBar(Input):
         self.border_title = prompt
         self.value = value
         self.display = True
-        self._before = self.screen.focused
+        if self.screen.focused is not self:  # asked again while open (the palette): keep the first
+            self._before = self.screen.focused
         # At once, not after the queued messages as focus() does: keys typed right after the
         # one that opened the prompt are routed by focus as they are dequeued (see TopApp).
         self.screen.set_focus(self)
@@ -73,6 +74,8 @@ class PromptBar(Input):
         if not self.display:
             event.stop()
             event.prevent_default()
+            if self.screen.focused is self:  # never route a key back here: it would go round
+                self.screen.set_focus(None)
             self.app.post_message(events.Key(event.key, event.character))
         elif event.key in ("enter", "escape"):
             event.stop()
