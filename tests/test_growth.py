@@ -157,6 +157,20 @@ def test_heavy_noise_rarely_alarms() -> None:
     assert alarms <= 2
 
 
+def test_a_leak_that_stopped_is_cleared_within_minutes_even_after_an_hour() -> None:
+    """An hour of growth, then none: the flat tail that says "stopped" is at most 3 minutes of
+    blocks, not 20% of the window (12 minutes of a stale rate on the screen)."""
+    for flat, verdict in ((60, "leak"), (360, "no_leak")):
+        v = judge(*make(lambda t, f=flat: 100 * KIB * min(t, 3600 - f), duration=3600, seed=3))
+        assert v.verdict == verdict, (flat, v.reasons)
+    assert "growth stopped" in v.reasons[0]
+    # The words are measured floors: never above what the process holds.
+    t, x = make(lambda t: 260 * KIB * min(t, 1050), duration=1230)
+    v = judge(t, x)
+    rose = float(v.reasons[0].split()[2])
+    assert rose * MIB <= max(x) - min(x)
+
+
 @pytest.mark.parametrize("window", [60, 90, 120, 180])
 def test_cache_warming_up_in_its_first_minutes_is_not_yet_a_leak(window: int) -> None:
     """A cache filling towards 80 MiB (time constant 90 s) is still rising at every one of these

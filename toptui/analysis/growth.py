@@ -92,13 +92,16 @@ DECEL_T = 3.0
 # The floor must end above every floor before the onset by 30% of its rise (a new high).
 NEW_HIGH_FRAC = 0.3
 # Stopped: a flat tail at least 20% of the window (shorter for a quick step: as long as the step
-# took, and at least 30 s), rising less than 30% of what continued growth would have added, and
-# fitting much better than continued growth (drop in squared error >= 9 robust variances).
+# took, and at least 30 s; never more than 3 minutes, so an hour of history does not keep a leak
+# that has stopped on the screen for 12), rising less than 30% of what continued growth would
+# have added, and fitting much better than continued growth (drop in squared error >= 9 robust
+# variances).
 TAIL_FRAC = 0.2
 STEP_MULT = 1.0
 STEP_MIN_S = 30.0
 TAIL_RISE = 0.3
 STOP_K = 9.0
+STOP_ABS_S = 180.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,7 +568,11 @@ def _judge(
     post_t, post_f = taus[ic:], floors[ic:]
     slope = _theil_sen(post_t, post_f) if len(post_f) >= 2 else 0.0
     rate = max(0.0, slope)
-    risen = f"floor rose {_size(growth)} in {_dur(grew_for)} ({_rate(slope)})"
+    # The words give measured floors, not the fitted ramp: a ramp fitted through growth that has
+    # since stopped overshoots, and "rose 260 MiB" of a process holding 241 MiB reads as wrong.
+    seen = floors[-1] - floors[ic]
+    moved = f"{'rose' if seen >= 0 else 'fell'} {_size(abs(seen))}"
+    risen = f"floor {moved} in {_dur(grew_for)} ({_rate(slope)})"
     sawtooth = f"GC sawtooth: {drops} collections, floor taken after each" if swing else ""
 
     def no(conf: float, *why: str, r: float = rate) -> GrowthVerdict:
@@ -573,7 +580,7 @@ def _judge(
         return GrowthVerdict("no_leak", r, growth, span, n, conf, None, 0.0, words)
 
     if growth <= 0 or slope <= 0:
-        return no(0.9, f"floor not rising: {_size(growth)} in {_dur(span)} ({_rate(slope)})", r=0.0)
+        return no(0.9, f"floor not rising: median rate {_rate(slope)} over {_dur(grew_for)}", r=0.0)
     if growth < GATE_SLACK * gate:
         return no(
             min(0.95, 1.0 - 0.5 * growth / gate), risen, f"least growth that counts: {_size(gate)}"
@@ -586,7 +593,7 @@ def _judge(
     # Stopped: growth that ended a while ago and stayed flat is a warm-up or a one-off step.
     tail = obs - taus[jb]
     ramp_s = max(taus[jb] - taus[ib], width)
-    need_tail = min(TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, 2.0 * width))
+    need_tail = min(TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, 2.0 * width), STOP_ABS_S)
     if tail >= need_tail and rise_b > 0:
         ti, tj = ts[ib], ts[jb]
         resid = [
@@ -635,7 +642,9 @@ def _judge(
         k = min(n - 1, bisect_left(u, origin + onset_obs))
         onset_s = float(t[k] - t[0])
         reasons.append(f"growth began {_dur(onset_s)} after the first sample")
-    reasons.append(f"still rising at the end: the floor is at a new high ({_size(final + jumped)})")
+    reasons.append(
+        f"still rising at the end: the floor is at a new high ({_size(floors[-1] + jumped)})"
+    )
     if sawtooth:
         reasons.append(sawtooth)
     if gap_note:
