@@ -52,15 +52,17 @@ async def test_shift_m_sorts_by_res_and_selection_follows_the_process():
             assert all(p.res >= rows[big_row].res for p in rows[:big_row])
             app.table.select_key(rows[big_row].key)
             assert app.table.cursor_key == rows[big_row].key
-            # Re-sort by PID: the selection stays on the same process, wherever it lands.
+            # Refreshes re-sort (RES moves): the selection stays on the same process.
+            seen = app.frames_seen
+            await wait_for(pilot, lambda: app.frames_seen >= seen + 2)
+            assert app.table.selected.pid == big.pid
+            # A sort key asks for the top of the new order, as in top: the cursor goes there.
             await pilot.press("N")
             await wait_for(pilot, lambda: app.table.sort_column == "PID")
             pids = [p.pid for p in app.table.rows]
             assert pids == sorted(pids, reverse=True)
-            assert app.table.selected is not None and app.table.selected.pid == big.pid
-            seen = app.frames_seen
-            await wait_for(pilot, lambda: app.frames_seen >= seen + 2)
-            assert app.table.selected.pid == big.pid
+            assert app.table.cursor_index == 0 and app.table.scroll_offset.y == 0
+            assert app.table.selected.pid == pids[0]
             # R reverses, < and > move the sort column.
             await pilot.press("R")
             pids = [p.pid for p in app.table.rows]
@@ -86,13 +88,13 @@ async def test_an_untouched_cursor_stays_on_the_top_row_so_m_then_enter_opens_th
             await pilot.press("enter")
             assert isinstance(app.screen, DetailScreen) and app.screen.key[0] == big.pid
             await pilot.press("escape")
-            # Once moved, the cursor follows its process through a re-sort.
+            # Once moved, the cursor follows its process when a refresh reorders the rows.
             await pilot.press("down")
             assert app.table.selected.pid == small.pid
-            await pilot.press("R")
-            assert app.table.cursor_index == 0 and app.table.selected.pid == small.pid
-            seen = app.frames_seen
-            await wait_for(pilot, lambda: app.frames_seen >= seen + 2)
+            small.grow(400)  # now the bigger one: a refresh puts it on top
+            await wait_for(pilot, lambda: app.table.rows[0].pid == small.pid, 20)
+            assert app.table.selected.pid == small.pid and app.table.cursor_index == 0
+            await wait_for(pilot, lambda: app.table.rows[1].pid == big.pid)
             assert app.table.selected.pid == small.pid
 
 

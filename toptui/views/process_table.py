@@ -2,8 +2,9 @@
 
 Only visible lines are formatted (``render_line``), with a sticky column header on the first line.
 A refresh re-sorts and repaints. Once the person has moved the cursor it keeps its process
-identity, so re-sorting or a new snapshot never moves the selection to someone else; until then it
-stays on the top row, as htop's does. Sorting keys are top's (M, P, T, N, <, >, R).
+identity, so a new snapshot never moves the selection to someone else; until then, and after a
+sort key (which asks for the top of the new order), it stays on the top row. Sorting keys are
+top's (M, P, T, N, <, >, R).
 """
 
 from __future__ import annotations
@@ -199,14 +200,22 @@ class ProcessTable(ScrollView, can_focus=True):
 
     # -- actions -------------------------------------------------------------------------
 
+    def _to_top(self) -> None:
+        """A sort key asks for the top of the new order, as in top (which has no cursor): the
+        cursor goes back to the first row and stays there until it is moved again."""
+        self.following = False
+        self.cursor_index = 0
+
     def action_sort(self, column: str) -> None:
         """Sort by a column in its natural order (largest first for numbers), like top."""
+        self._to_top()
         self.set_reactive(ProcessTable.descending, ALL_COLUMNS[column].numeric)
         self.set_reactive(ProcessTable.sort_column, column)
         self._fit_columns()
         self._resort()
 
     def action_shift_sort(self, delta: int) -> None:
+        self._to_top()
         order = [c.name for c in self.columns]
         i = order.index(self.sort_column) if self.sort_column in order else 0
         self.sort_column = order[(i + delta) % len(order)]
@@ -277,6 +286,7 @@ class ProcessTable(ScrollView, can_focus=True):
             self.notify(f"no match for {self.search_text!r}", timeout=2)
 
     def action_reverse(self) -> None:
+        self._to_top()
         self.descending = not self.descending
 
     def action_cycle_units(self) -> None:
