@@ -19,7 +19,7 @@ from toptui.monitor import Monitor
 from toptui.sparkline import BARS
 from toptui.tree import families
 from toptui.views.app import TopApp
-from toptui.views.growth_panel import GrowthPanel, table_filter
+from toptui.views.growth_panel import GrowthPanel, judge_families, table_filter
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -223,6 +223,15 @@ async def test_a_family_is_shown_by_the_smallest_one_that_explains_its_growth():
         text = str(panel.content)
         assert "tmux" not in text and "bash" not in text and "pool +2" in text
         assert str(panel.border_title).startswith("Growing families: 2")
+
+
+def test_toptuis_own_growth_does_not_flag_its_parents_family():
+    # toptui (1001 here) grows while its history fills; its shell's family must not leak for it.
+    procs = [Fake(500, name="bash"), Fake(1001, 500, rate=300 * KIB, name="toptui")]
+    monitor = monitor_after(procs, 120)
+    frame, history = monitor.last, monitor.history
+    assert {f.head[0] for f in judge_families(frame, history)} >= {500}
+    assert 500 not in {f.head[0] for f in judge_families(frame, history, own_pid=1001)}
 
 
 # -- 3: one line per entry, and what does not fit is counted --------------------------------------

@@ -97,7 +97,8 @@ class Monitor:
         # The last recording error, for the UI to show once; sampling goes on without recording.
         self.record_error: str | None = None
         # toptui itself, when watching this machine (not a replay): see _judge_own.
-        self._own_pid = os.getpid() if isinstance(self.sampler, Sampler) else None
+        # toptui's own pid when sampling live (a replay's pids are the recording's), else None.
+        self.own_pid = os.getpid() if isinstance(self.sampler, Sampler) else None
         self._started: float | None = None
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
@@ -126,7 +127,7 @@ class Monitor:
         if data is None:
             return None
         t, res = data
-        if key[0] == self._own_pid:
+        if key[0] == self.own_pid:
             verdict = self._judge_own(t, res, available)
         else:
             verdict = judge(t, res, available_bytes=available)

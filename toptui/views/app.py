@@ -131,6 +131,7 @@ class TopApp(App[int]):
         )
         self.summary = SummaryHeader(id="summary")
         self.growth_panel = GrowthPanel(id="growth")
+        self.growth_panel.own_pid = self.monitor.own_pid
         self.prompt = PromptBar(id="prompt")
         yield self.summary
         yield self.table

@@ -93,6 +93,7 @@ class GrowthPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.family_mode = False
+        self.own_pid: int | None = None  # toptui's own, left out of family sums (judge_families)
         self._found: list[_Family] = []
         self._family_at = float("-inf")
         self._family_busy = False  # a judging thread is running
@@ -174,7 +175,7 @@ class GrowthPanel(Static):
         self._family_at = now
         self._family_busy = True
         self.run_worker(
-            lambda: self._families_done(judge_families(frame, history)),
+            lambda: self._families_done(judge_families(frame, history, self.own_pid)),
             thread=True, group="families", exit_on_error=False,
         )  # fmt: skip
 
@@ -373,12 +374,18 @@ def _line(e: _Entry, lay: _Layout) -> Text:
     return text
 
 
-def judge_families(frame: Frame, history: History) -> list[_Family]:
+def judge_families(frame: Frame, history: History, own_pid: int | None = None) -> list[_Family]:
     """Every family (a process and its descendants) whose summed RES leaks; a process without
-    children is a family of one, taken from the monitor's own verdict (pure; runs in a thread)."""
+    children is a family of one, taken from the monitor's own verdict (pure; runs in a thread).
+
+    ``own_pid`` (toptui's, when live) is left out of the sums: its memory grows by design while
+    its history fills, and its parent (a shell, tmux) would be flagged for it. Its own verdict
+    still stands as a family of one.
+    """
     available = float(frame.snapshot.system.memory.available)
     found = []
     for head, members in families(frame.snapshot.procs).items():
+        members = [k for k in members if k[0] != own_pid]
         if not members:
             verdict = frame.verdicts.get(head)
             if verdict is None or verdict.verdict != "leak":
