@@ -128,6 +128,7 @@ async def test_enter_opens_the_detail_graph_and_escape_returns():
             assert "MiB" in rendered and "now" in rendered
             facts = str(app.screen.query_one("#detail-facts").content)
             assert "Baseline" in facts and "RES" in facts
+            assert "(sleeping)" in facts  # top's S column in words: the child waits on stdin
             await pilot.press("escape")
             assert not isinstance(app.screen, DetailScreen)
 

@@ -20,6 +20,13 @@ from toptui.views.growth_plot import GrowthPlot
 from toptui.views.key_footer import KeyFooter
 
 
+# top's S column in words (proc(5)): a top user reads "running" as R only.
+_STATES = {
+    "R": "running", "S": "sleeping", "D": "uninterruptible sleep", "T": "stopped",
+    "t": "stopped by a debugger", "Z": "zombie", "I": "idle", "X": "dead",
+}  # fmt: skip
+
+
 def describe(
     series: Series | None,
     proc: ProcSample | None,
@@ -36,7 +43,7 @@ def describe(
     change = res_now - base
     pct = f" ({change / base * 100:+.1f}%)" if base else ""
     first_seen = series.t[-1] - series.baseline.t if series.t else 0.0
-    state = "running" if proc is not None else "exited"
+    state = _STATES.get(proc.state, f"state {proc.state}") if proc is not None else "exited"
     out.append(f"RES {fmt.human_bytes(res_now)}", style="bold")
     out.append(f"   SHR {fmt.human_bytes(series.shr[-1] if series.shr else 0)}")
     out.append(f"   VIRT {fmt.human_bytes(series.virt[-1] if series.virt else 0)}   ({state})\n")
