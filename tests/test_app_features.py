@@ -97,6 +97,9 @@ async def test_tagged_processes_are_signalled_together(sleepers):
         await pilot.press("k", "down", "enter", "y")  # second signal in the list: SIGKILL
         for s in sleepers:
             assert s.wait(timeout=10) == -signal.SIGKILL
+        # One notification says so for both (a toast each stacked up over the table).
+        sent = [str(n.message) for n in app._notifications if "sent SIGKILL" in str(n.message)]
+        assert len(sent) == 1 and all(f"PID {s.pid}" in sent[0] for s in sleepers)
 
 
 async def test_renice_prompt(sleepers):

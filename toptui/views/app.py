@@ -402,9 +402,10 @@ class TopApp(App[int]):
             except ValueError:
                 self.notify(f"nice must be a whole number, not {value!r}", severity="error")
                 return
-            for p in self._renice_targets:
-                out = control.renice(p.key, nice, f"PID {p.pid} ({p.name})")
-                self.notify(out.message, severity="information" if out.ok else "error")
+            self._report([
+                control.renice(p.key, nice, f"PID {p.pid} ({p.name})")
+                for p in self._renice_targets
+            ])  # fmt: skip
 
     # -- acting on processes -----------------------------------------------------------------
 
@@ -414,6 +415,16 @@ class TopApp(App[int]):
         if table.tagged:
             return [p for p in table.rows if p.key in table.tagged]
         return [table.selected] if table.selected is not None else []
+
+    def _report(self, outcomes: list[control.Outcome]) -> None:
+        """One notification for what was done, one per failure: a toast per tagged process
+        stacks up and covers the table, and the person saw only one of two "sent" lines."""
+        done = [o.message for o in outcomes if o.ok]
+        if done:
+            self.notify("\n".join(done), timeout=3 + len(done) / 2)
+        for o in outcomes:
+            if not o.ok:
+                self.notify(o.message, severity="error")
 
     def _live_only(self, what: str) -> bool:
         """A replay's processes are recorded ones: their pids may belong to others by now."""
@@ -437,9 +448,10 @@ class TopApp(App[int]):
             def confirmed(yes: bool | None) -> None:
                 if not yes:
                     return
-                for p in targets:
-                    out = control.send_signal(p.key, signum, f"PID {p.pid} ({p.name})")
-                    self.notify(out.message, severity="information" if out.ok else "error")
+                self._report([
+                    control.send_signal(p.key, signum, f"PID {p.pid} ({p.name})")
+                    for p in targets
+                ])  # fmt: skip
 
             self.push_screen(ConfirmScreen(f"Send {name} to {_names(targets)}?"), confirmed)
 

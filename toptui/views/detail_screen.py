@@ -19,7 +19,6 @@ from toptui.monitor import Frame
 from toptui.views.growth_plot import GrowthPlot
 from toptui.views.key_footer import KeyFooter
 
-
 # top's S column in words (proc(5)): a top user reads "running" as R only.
 _STATES = {
     "R": "running", "S": "sleeping", "D": "uninterruptible sleep", "T": "stopped",
