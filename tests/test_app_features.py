@@ -3,6 +3,7 @@ pause, delay, columns, tree, user, mouse sorting and saved settings."""
 
 import json
 import os
+import pwd
 import random
 import signal
 import subprocess
@@ -85,6 +86,26 @@ async def test_kill_asks_which_signal_and_confirms(sleepers):
         assert victim.poll() is None
         await pilot.press("k", "enter", "y")
         assert victim.wait(timeout=10) == -signal.SIGTERM
+        assert other.poll() is None
+
+
+async def test_dialogs_take_a_typed_signal_number_or_user_name_as_top_does(sleepers):
+    victim, other = sleepers
+    app = TopApp(interval_s=0.2, pids=[victim.pid, other.pid], sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("u", *"nosuchuser", "enter")  # nothing matches: Enter picks nothing
+        assert isinstance(app.screen, ChoiceScreen)
+        assert "nothing matches 'nosuchuser'" in str(app.screen.query_one("#typed").render())
+        await pilot.press("escape")
+        assert app.table.user is None
+        me = pwd.getpwuid(os.getuid()).pw_name
+        await pilot.press("u", *me, "enter")
+        assert app.table.user == me
+        await pilot.press("home", "k", "9", "enter")  # top's k: the signal by its number
+        assert isinstance(app.screen, ConfirmScreen) and "SIGKILL" in app.screen.question
+        await pilot.press("y")
+        assert victim.wait(timeout=10) == -signal.SIGKILL
         assert other.poll() is None
 
 

@@ -455,7 +455,7 @@ class TopApp(App[int]):
 
             self.push_screen(ConfirmScreen(f"Send {name} to {_names(targets)}?"), confirmed)
 
-        self.push_screen(ChoiceScreen(f"Send which signal to {_names(targets)}?", options), picked)
+        self.push_screen(ChoiceScreen(f"Send which signal to {_names(targets)}? (or type it)", options), picked)
 
     def action_pick_user(self) -> None:
         users = sorted({p.user for p in (self.frame.snapshot.procs if self.frame else ())})
@@ -466,7 +466,7 @@ class TopApp(App[int]):
                 return
             self._set_user(user or None)
 
-        self.push_screen(ChoiceScreen("Show which user's processes?", options), picked)
+        self.push_screen(ChoiceScreen("Show which user's processes? (or type a name)", options), picked)
 
     def action_columns(self) -> None:
         table = self.table
