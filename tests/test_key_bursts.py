@@ -1,5 +1,5 @@
-"""Keys that arrive together (a paste, tmux send-keys, a burst over a slow ssh link) act as if
-typed one by one: each key goes where the one before it left the focus."""
+"""Keys as a top user types them. Keys that arrive together (a paste, tmux send-keys, a burst over a
+slow ssh link) act as if typed one by one; a key toptui does not know is answered as top does."""
 
 from __future__ import annotations
 
@@ -58,3 +58,13 @@ async def test_escape_right_after_enter_closes_the_detail_view():
         burst(app, "enter", "escape", "M")
         await wait_for(pilot, lambda: app.table.sort_column == "RES")
         assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_a_key_toptui_does_not_know_is_answered_as_top_does():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("1")
+        assert any("Unknown command '1'" in str(n.message) for n in app._notifications)
+        await pilot.press("question_mark")  # known keys still act
+        assert type(app.screen).__name__ == "HelpScreen"

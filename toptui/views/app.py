@@ -308,6 +308,10 @@ class TopApp(App[int]):
                 return
             if await self._check_bindings(event.key):
                 return
+            if event.is_printable and event.character:
+                # As top says of a key it does not know (its 1, H, i, o ... do not exist here).
+                self.notify(f"Unknown command {event.character!r}: ? or h for help", timeout=2)
+                return
         await super().on_event(event)
 
     def action_open_detail(self) -> None:
