@@ -234,6 +234,17 @@ def test_toptuis_own_growth_does_not_flag_its_parents_family():
     assert 500 not in {f.head[0] for f in judge_families(frame, history, own_pid=1001)}
 
 
+async def test_the_panel_shows_command_lines_when_the_table_does():
+    # Two leakers both named python3 are told apart by their command lines after c.
+    procs = [Fake(1001, rate=700 * KIB, name="python3"), Fake(1002, rate=500 * KIB, name="python3")]
+    app = TopApp(interval_s=0.05, monitor=monitor_after(procs, 120))
+    async with app.run_test(size=(160, 45)) as pilot:
+        panel = await shown(pilot, app, 2)
+        assert "--serve" not in str(panel.content)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "/usr/bin/python3 --serve" in str(panel.content))
+
+
 # -- 3: one line per entry, and what does not fit is counted --------------------------------------
 
 

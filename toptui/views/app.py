@@ -243,6 +243,7 @@ class TopApp(App[int]):
             return
         table = self.table
         keep, note = table_filter(table.user, table.filter_text)
+        self.growth_panel.full_command = table.full_command
         self.growth_panel.show(self.frame, self.monitor.history, keep, note)
 
     def _ask_for_extras(self) -> None:
@@ -459,7 +460,9 @@ class TopApp(App[int]):
 
             self.push_screen(ConfirmScreen(f"Send {name} to {_names(targets)}?"), confirmed)
 
-        self.push_screen(ChoiceScreen(f"Send which signal to {_names(targets)}? (or type it)", options), picked)
+        self.push_screen(
+            ChoiceScreen(f"Send which signal to {_names(targets)}? (or type it)", options), picked
+        )
 
     def action_pick_user(self) -> None:
         users = sorted({p.user for p in (self.frame.snapshot.procs if self.frame else ())})
@@ -470,7 +473,9 @@ class TopApp(App[int]):
                 return
             self._set_user(user or None)
 
-        self.push_screen(ChoiceScreen("Show which user's processes? (or type a name)", options), picked)
+        self.push_screen(
+            ChoiceScreen("Show which user's processes? (or type a name)", options), picked
+        )
 
     def action_columns(self) -> None:
         table = self.table

@@ -22,6 +22,7 @@ from toptui.views.process_table import matches
 SPARK_MAX = 60  # the sparkline takes what the other columns leave, up to this
 SPARK_MIN = 8  # narrower than this it says nothing: dropped instead
 NAME_WIDTH = 16
+FULL_NAME_WIDTH = 40  # with the command line shown (c), before the sparkline gives way
 NAME_MIN = 8
 FAMILY_EVERY_S = 5.0  # family totals are re-judged this often, not on every frame
 EXPLAINED_SHARE = 0.75  # an inner leaking family this share of an outer one's rate stands for it
@@ -54,6 +55,7 @@ class _Entry:
     eta_s: float | None
     times: Sequence[float]
     values: Sequence[float]
+    name: str = ""  # what COMMAND shows: the name, or the command line (the table's c key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class GrowthPanel(Static):
         super().__init__(id=id)
         self.family_mode = False
         self.own_pid: int | None = None  # toptui's own, left out of family sums (judge_families)
+        self.full_command = False  # COMMAND shows command lines, as the table does after c
         self._found: list[_Family] = []
         self._family_at = float("-inf")
         self._family_busy = False  # a judging thread is running
@@ -125,7 +128,8 @@ class GrowthPanel(Static):
                                        "(F: single processes)")  # fmt: skip
             self._entries = [
                 _Entry(procs[f.head], f.members, f.total[-1], f.verdict.rate_bytes_per_s,
-                       exhaustion_seconds(f.verdict, available), f.times, f.total)
+                       exhaustion_seconds(f.verdict, available), f.times, f.total,
+                       self._command_text(procs[f.head]))
                 for f in shown
             ]  # fmt: skip
             self._message = None
@@ -145,9 +149,16 @@ class GrowthPanel(Static):
             data = history.res_series(key)
             t, values = data if data else ((), ())
             eta = exhaustion_seconds(verdict, available)
-            self._entries.append(_Entry(p, None, p.res, verdict.rate_bytes_per_s, eta, t, values))
+            self._entries.append(
+                _Entry(
+                    p, None, p.res, verdict.rate_bytes_per_s, eta, t, values, self._command_text(p)
+                )
+            )
         self._message = None if kept else self._none_growing(frame, procs, keep, len(leaks))
         self._draw()
+
+    def _command_text(self, p: ProcSample) -> str:
+        return (p.command or p.name) if self.full_command else p.name
 
     @staticmethod
     def _none_growing(frame: Frame, procs: dict, keep: Keep | None, hidden: int) -> Text:
@@ -275,7 +286,7 @@ class GrowthPanel(Static):
             # Not all fit: the "more" line takes one; the header goes first when space is short.
             header = lines >= 4
             entries = entries[: max(1, lines - 1 - header)]
-        lay = _layout(entries, width)
+        lay = _layout(entries, width, FULL_NAME_WIDTH if self.full_command else NAME_WIDTH)
         out: list[Text] = []
         if header:
             out.append(self._header(lay))
@@ -318,7 +329,7 @@ def _title(what: str, shown: int, total: int, note: str | None, hint: str) -> st
 def _label(e: _Entry, width: int) -> str:
     """The name, with a family's ``+N`` members kept whole when the name is cut."""
     suffix = f" +{e.members}" if e.members else ""
-    return e.proc.name[: max(1, width - len(suffix))] + suffix
+    return (e.name or e.proc.name)[: max(1, width - len(suffix))] + suffix
 
 
 def _oom(e: _Entry, prefix: bool) -> str:
@@ -327,12 +338,12 @@ def _oom(e: _Entry, prefix: bool) -> str:
     return f"in ~{fmt.duration(e.eta_s)}" if prefix else fmt.duration(e.eta_s)
 
 
-def _layout(entries: Sequence[_Entry], width: int) -> _Layout:
+def _layout(entries: Sequence[_Entry], width: int, name_cap: int = NAME_WIDTH) -> _Layout:
     """Column widths for ``width``: the sparkline shrinks first, then the name, then "in ~" goes
     from the OOM column, then the sparkline and at last RES are dropped (the line is cropped
     beyond that). PID and rate, which say who and how bad, stay."""
     pid = max([3, *(len(str(e.proc.pid)) for e in entries)])
-    name = min(NAME_WIDTH, max([len("COMMAND"), *(len(_label(e, NAME_WIDTH)) for e in entries)]))
+    name = min(name_cap, max([len("COMMAND"), *(len(_label(e, name_cap)) for e in entries)]))
     res = max([3, *(len(fmt.compact_bytes(e.res)) for e in entries)])
     rate = max([4, *(len(fmt.rate(e.rate)) for e in entries)])
     oom = max([0, *(len(_oom(e, True)) for e in entries)])
