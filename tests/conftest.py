@@ -316,3 +316,17 @@ def churn() -> Iterator[Churn]:
         reader.join(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+SLEEPER_TAG = f"{os.getpid()}{time.monotonic_ns() % 10**6:06d}"  # unique per xdist worker
+
+
+@pytest.fixture
+def sleepers():
+    """Two idle children with command lines nothing else on the machine has
+    (``sleep <SLEEPER_TAG>0`` and ``...1``)."""
+    procs = [subprocess.Popen(["sleep", f"{SLEEPER_TAG}{i}"]) for i in range(2)]
+    yield procs
+    for p in procs:
+        p.kill()
+        p.wait()

@@ -4,12 +4,11 @@ pause, delay, columns, tree, user, mouse sorting and saved settings."""
 import json
 import os
 import pwd
-import random
 import signal
-import subprocess
 import sys
 
 import pytest
+from conftest import SLEEPER_TAG as TAG
 from test_app import SIZE, wait_for
 
 from toptui.columns import RowContext
@@ -19,19 +18,6 @@ from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.confirm_screen import ConfirmScreen
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-TAG = f"{random.randrange(10**7, 10**8)}"  # unique per test process (xdist runs several)
-
-
-@pytest.fixture
-def sleepers():
-    """Two idle children with command lines nothing else on the machine has."""
-    procs = [subprocess.Popen(["sleep", f"{TAG}{i}"]) for i in range(2)]
-    yield procs
-    for p in procs:
-        p.kill()
-        p.wait()
 
 
 async def started(pilot, app):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from textual import events
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
@@ -41,6 +41,7 @@ from toptui.views.growth_panel import GrowthPanel, table_filter
 from toptui.views.help_screen import HelpScreen
 from toptui.views.key_footer import KeyFooter
 from toptui.views.messages import FrameReady, SamplingFailed
+from toptui.views.ordered_keys import OrderedKeysApp
 from toptui.views.process_table import ProcessTable
 from toptui.views.prompt_bar import PromptBar
 from toptui.views.render_caches import release_render_caches
@@ -53,7 +54,7 @@ MIN_JUDGED_S = 2 * MIN_WINDOW_S
 EXIT_GRACE_S = 5.0
 
 
-class TopApp(App[int]):
+class TopApp(OrderedKeysApp[int]):
     CSS_PATH = "toptui.tcss"
     TITLE = "toptui"
     # Short terminals drop the summary, then the growth panel and footer, so rows stay visible.
@@ -288,39 +289,28 @@ class TopApp(App[int]):
     def on_process_table_cursor_moved(self, message: ProcessTable.CursorMoved) -> None:
         self._selected_key = message.key
 
-    async def on_event(self, event: events.Event) -> None:
-        """Run the table's key bindings as each key arrives, in order.
-
-        Textual routes every key to the focused widget when the key is dequeued, but runs a
-        binding only once the key has bubbled back up to the app. Keys that arrive together (a
-        paste, tmux send-keys, a burst over a slow ssh link) were all routed before the first
-        one's binding ran: `\\python` opened the filter prompt and then gave "h" to the table
-        (help). The table takes keys only through bindings, so running them here, where the key
-        is dequeued, changes nothing else; the bindings that move focus (the prompt, a dialog,
-        the detail view) do so at once, so the next key goes where the person expects.
-        """
-        if (
-            isinstance(event, events.Key)
-            and not event.is_forwarded
-            and self.app_focus
-            and isinstance(self.focused, ProcessTable)
-        ):
-            if await self._check_bindings(event.key, priority=True):
-                return
-            if await self._check_bindings(event.key):
-                return
-            if event.is_printable and event.character:
-                # As top says of a key it does not know (its 1, H, i, o ... do not exist here).
-                self.notify(f"Unknown command {event.character!r}: ? or h for help", timeout=2)
-                return
-        await super().on_event(event)
+    async def route_here(self, key: events.Key) -> bool:
+        """The table takes keys only through bindings: run them as the key is dequeued (cheaper
+        than Textual's round trip through the table), and answer a key nobody knows as top does
+        (its 1, H, i, o ... do not exist here)."""
+        if not isinstance(self.focused, ProcessTable):
+            return False
+        if await self._check_bindings(key.key, priority=True):
+            return True
+        if await self._check_bindings(key.key):
+            return True
+        if key.is_printable and key.character:
+            self.notify(f"Unknown command {key.character!r}: ? or h for help", timeout=2)
+            return True
+        return False
 
     def action_open_detail(self) -> None:
         # Pushed here, at once, rather than through a message from the table: a key typed right
-        # after Enter (Esc) must find the detail view already open (see on_event).
+        # after Enter (Esc) must find the detail view already open (see ordered_keys).
         key = self.table.cursor_key
         if key is None:
             return
+        self.table.following = True  # k, x and the monitor's re-judging act on the one shown
         screen = DetailScreen(key, self.monitor.history)
         self.push_screen(screen)
         if self.frame is not None:
@@ -370,7 +360,8 @@ class TopApp(App[int]):
             self.table.search(message.value)
 
     def on_prompt_bar_answered(self, message: PromptBar.Answered) -> None:
-        self.table.focus()
+        if self.screen.focused is None:  # the prompt gives the focus back itself; at once
+            self.screen.set_focus(self.table)
         kind, value = message.kind, message.value
         if kind == "filter":
             self.table.set_filter(value)

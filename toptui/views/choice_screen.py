@@ -27,8 +27,13 @@ class ChoiceScreen(ListDialog[str | None]):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(*(Option(label, id=ident) for ident, label in self.options))
 
+    def accept(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self.finish(options.get_option_at_index(options.highlighted).id)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.finish(event.option.id)  # a click
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.finish(None)

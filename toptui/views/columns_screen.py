@@ -29,11 +29,6 @@ class ColumnList(SelectionList[str]):
     message is handled, so Space, Down, Space typed in one burst toggled the second option twice.
     """
 
-    # Enter applies (the screen's action) rather than toggling as in a SelectionList. It is the
-    # list's own binding, not a priority one on the screen, so that it waits its turn behind
-    # the keys typed before it.
-    BINDINGS = [Binding("enter", "screen.apply", "Apply", show=False)]
-
     def action_select(self) -> None:
         if self.highlighted is not None:
             self.toggle(self.get_option_at_index(self.highlighted))
@@ -57,8 +52,11 @@ class ColumnsScreen(ListDialog[list[str] | None]):
                   for name, text in DESCRIPTIONS.items())
             )  # fmt: skip
 
+    def accept(self) -> None:
+        self.action_apply()
+
     def action_apply(self) -> None:
-        self.dismiss(list(self.query_one(ColumnList).selected))
+        self.finish(list(self.query_one(ColumnList).selected))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.finish(None)

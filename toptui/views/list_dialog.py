@@ -14,8 +14,9 @@ ResultT = TypeVar("ResultT")
 class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
     """A modal screen whose list has the keys, highlighted at ``initial``; typing picks.
 
-    Keys typed together with the one that opened the dialog (a paste, tmux send-keys, a burst
-    over ssh) wait in the screen's queue until it is mounted, so they find the list ready.
+    Enter acts as the key is read (``accept``), and the dialog closes once (``finish``): the app
+    hands on the next key when this one is done (``ordered_keys``), and the list's own Enter
+    would only post a message that came after it.
 
     Typed text moves the highlight to the first option with a word starting with it (else
     containing it): top's ``k`` takes a signal number and ``u`` a user name, so `k 9 Enter`
@@ -28,6 +29,16 @@ class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
     def __init__(self) -> None:
         super().__init__()
         self.typed = ""
+        self._done = False
+
+    def accept(self) -> None:
+        """Enter: what the dialog does with the highlighted option (at once, see on_key)."""
+
+    def finish(self, result: ResultT | None) -> None:
+        """Dismiss once: a second Enter or Esc queued behind the first must not pop again."""
+        if not self._done:
+            self._done = True
+            self.dismiss(result)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -40,8 +51,11 @@ class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
     def on_key(self, event: events.Key) -> None:
         if event.key == "backspace" and self.typed:
             self._type(self.typed[:-1])
-        elif event.key == "enter" and self.typed and self._match(self.typed) is None:
-            pass  # nothing matches: say so (already shown), pick nothing
+        elif event.key == "enter":
+            # Acted on here, as the key is read: the list's own Enter posts a message that
+            # comes after the keys typed behind it, which then went to this closing dialog.
+            if not self.typed or self._match(self.typed) is not None:
+                self.accept()
         elif event.is_printable and event.character and event.character != " ":
             self._type(self.typed + event.character)
         else:

@@ -54,30 +54,25 @@ class PromptBar(Input):
         self.display = True
         if self.screen.focused is not self:  # asked again while open (the palette): keep the first
             self._before = self.screen.focused
-        # At once, not after the queued messages as focus() does: keys typed right after the
-        # one that opened the prompt are routed by focus as they are dequeued (see TopApp).
+        # At once, not later as focus() does: the next key is handed on as soon as the one that
+        # opened the prompt has been handled (ordered_keys), and must land here.
         self.screen.set_focus(self)
 
     def _answer(self, value: str | None) -> None:
         self.display = False
         self.screen.set_focus(self._before)
-        self.post_message(self.Answered(self.kind, value))
+        # Straight to the app, not bubbling through the screen: the app hands on the next key
+        # (ordered_keys) through its own queue, and it must find the answer applied.
+        self.app.post_message(self.Answered(self.kind, value))
 
     def on_key(self, event: events.Key) -> None:
-        """Enter and Esc answer at once, and keys that come after them go back to the app.
+        """Enter and Esc answer as the key is read, not when Input's binding runs later.
 
-        Keys typed in one burst were all routed here while the prompt was open. Answering when
-        Enter's binding runs (after the keys behind it were typed in) turned `\\python`, Enter,
-        `M` into the filter "pythonM"; so the prompt closes as Enter is read, and what follows is
-        routed again, to what has the focus now.
+        The app hands on the next key once this one is stopped (``ordered_keys``); answering
+        here means that key finds the prompt closed, the focus back and the answer on its way
+        first. Before, `\\python`, Enter, `M` typed in one burst became the filter "pythonM".
         """
-        if not self.display:
-            event.stop()
-            event.prevent_default()
-            if self.screen.focused is self:  # never route a key back here: it would go round
-                self.screen.set_focus(None)
-            self.app.post_message(events.Key(event.key, event.character))
-        elif event.key in ("enter", "escape"):
+        if self.display and event.key in ("enter", "escape"):
             event.stop()
             event.prevent_default()
             self._answer(self.value if event.key == "enter" else None)

@@ -1,0 +1,109 @@
+"""An App base that hands keys on one at a time, each after the one before has been handled.
+
+Textual routes a key to the focused widget as soon as it is dequeued, but runs its binding
+only when the key has bubbled back up to the app, and a screen or prompt that a binding opens
+takes the focus later still. Keys that arrive together (tmux send-keys, a burst over a slow
+ssh link, a fast typist) were all routed before the first one had acted: `\\python` opened the
+filter and gave "h" to the table (help); `Enter Esc / abc` lost the text; `k Enter Esc` popped
+two screens and crashed. Here a key is routed only once the key before it has finished: it
+bubbled back to the app (its bindings ran), a widget stopped it (an input took the character),
+or the app handled it without forwarding it. A key whose message was lost (its screen closed
+before reading it) is let go after KEY_TIMEOUT_S, so typing never stalls.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar
+
+from textual import events
+from textual.app import App
+from textual.message import Message
+from textual.timer import Timer
+
+KEY_TIMEOUT_S = 1.0
+ReturnT = TypeVar("ReturnT")
+
+
+class TrackedKey(events.Key):
+    """A key that says when a widget stops it (``stop`` is how a widget says "mine")."""
+
+    def __init__(self, key: str, character: str | None, done: Callable[[TrackedKey], None]):
+        super().__init__(key, character)
+        self._done = done
+        # Textual stops a message at the child of its sender "so that it ends after the
+        # parent", then bubbles it on anyway: with the app as sender that stop() is not a widget
+        # taking the key. A key from the terminal has no sender that matters.
+        self._sender = None
+
+    def stop(self, stop: bool = True) -> Self:
+        super().stop(stop)
+        if stop:
+            self._done(self)
+        return self
+
+
+TrackedKey.handler_name = events.Key.handler_name  # dispatched to on_key like any key
+
+
+class KeyTurn(Message):
+    """The next queued key's turn: posted to the app, behind what the last key posted there."""
+
+    def __init__(self, key: events.Key) -> None:
+        super().__init__()
+        self.key = key
+
+
+class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
+    """See the module docstring. ``route_here`` may take a key before Textual routes it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._keys_waiting: deque[events.Key] = deque()
+        self._key_busy: TrackedKey | bool = False  # the key in hand, or True: a turn is posted
+        self._key_timer: Timer | None = None
+
+    async def route_here(self, key: events.Key) -> bool:
+        """Handle ``key`` before Textual's routing; True when done with it."""
+        return False
+
+    async def on_event(self, event: events.Event) -> None:
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+        elif event.is_forwarded:  # back from the focused widget: its bindings run now
+            await super().on_event(event)
+            if isinstance(event, TrackedKey):
+                self._key_finished(event)
+        elif self._key_busy or self._keys_waiting:
+            self._keys_waiting.append(event)
+        else:
+            await self._route(event)
+
+    async def on_key_turn(self, message: KeyTurn) -> None:
+        self._key_busy = False
+        await self._route(message.key)
+
+    async def _route(self, event: events.Key) -> None:
+        key = TrackedKey(event.key, event.character, self._key_finished)
+        self._key_busy = key
+        self._key_timer = self.set_timer(KEY_TIMEOUT_S, lambda: self._key_finished(key))
+        if not self.app_focus:
+            self.app_focus = True  # as Textual does for a key
+        if await self.route_here(key):
+            self._key_finished(key)
+            return
+        await super().on_event(key)
+        if not key.is_forwarded:  # a priority binding took it, or nothing could
+            self._key_finished(key)
+
+    def _key_finished(self, key: TrackedKey) -> None:
+        if self._key_busy is not key:
+            return
+        if self._key_timer is not None:
+            self._key_timer.stop()
+            self._key_timer = None
+        self._key_busy = False
+        if self._keys_waiting:
+            self._key_busy = True
+            self.post_message(KeyTurn(self._keys_waiting.popleft()))
