@@ -274,6 +274,10 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             assert "from a recording: no uptime, users or load" in summary
             assert "load average" not in summary and " id," not in summary
             assert "Tasks:   2 recorded" in summary
+            # Columns a recording has nothing for are left out, not filled with made-up values.
+            names = [c.name for c in app.table.columns]
+            assert {"RES", "SHR", "VIRT", "%CPU", "COMMAND"} <= set(names)
+            assert not {"USER", "PR", "NI", "S", "TIME+"} & set(names)
 
 
 async def test_replay_steps_once_per_press_however_fast(tmp_path):

@@ -28,6 +28,13 @@ def _live_memory() -> MemoryStats:
         return _ZERO_MEMORY
 
 
+# Columns a recording has nothing for (it keeps pid, start, name, RES, VIRT, SHR and %CPU): the
+# screen leaves them out of a replay rather than show _proc's neutral fill-ins as facts.
+UNRECORDED_COLUMNS = frozenset(
+    {"USER", "PR", "NI", "S", "TIME+", "PPID", "nTH", "PSS", "USS", "SWAP", "READ/s", "WRITE/s"}
+)
+
+
 def _proc(r: Row, mem_total: int) -> ProcSample:
     """A ProcSample from a recorded row; what a recording does not keep gets a neutral value."""
     return ProcSample(

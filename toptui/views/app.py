@@ -31,7 +31,7 @@ from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, SnapshotSink
 from toptui.recording import export_history
-from toptui.sampling.replay import ReplaySampler
+from toptui.sampling.replay import UNRECORDED_COLUMNS, ReplaySampler
 from toptui.sampling.sampler import Sampler
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
@@ -168,6 +168,8 @@ class TopApp(OrderedKeysApp[int]):
         table = self.table
         table.unit = prefs.unit
         table.tree_view = prefs.tree
+        if self.replay is not None:
+            table.unrecorded = UNRECORDED_COLUMNS
         table.set_columns(prefs.extra_columns, prefs.full_command)
         self.growth_panel.set_class(not prefs.growth_panel, "hidden")
         table.focus()

@@ -116,6 +116,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._tree_rows: dict[ProcKey, TreeRow] = {}
         # What the person chose (top's fields plus the extras), and what of it fits the width.
         self.chosen_columns: Sequence[Column] = visible_columns()
+        self.unrecorded: frozenset[str] = frozenset()  # not shown: a replay has no data for them
         self.columns: Sequence[Column] = self.chosen_columns
         self._fitted_for: tuple = ()
         self._procs: tuple[ProcSample, ...] = ()
@@ -373,7 +374,8 @@ class ProcessTable(ScrollView, can_focus=True):
         if wanted == self._fitted_for:
             return False
         self._fitted_for = wanted
-        columns = fit_columns(self.chosen_columns, width, keep=(self.sort_column,))
+        chosen = [c for c in self.chosen_columns if c.name not in self.unrecorded]
+        columns = fit_columns(chosen, width, keep=(self.sort_column,))
         if [c.name for c in columns] == [c.name for c in self.columns]:
             return False
         self.columns = columns
