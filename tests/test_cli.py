@@ -18,8 +18,10 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["-d", "0"], "-d"),
-        (["-d", "-1"], "-d"),
+        (["-d", "0"], "--delay: must be at least 0.01 seconds"),  # one wording for "too small"
+        (["-d", "0.001"], "--delay: must be at least 0.01 seconds"),
+        (["-d", "-1"], "--delay: must be at least 0.01 seconds"),
+        (["-d", "nan"], "--delay: not a number of seconds"),
         (["-d", "abc"], "-d"),
         (["-b", "-n", "abc"], "-n"),
         (["-b", "-n", "0"], "-n"),

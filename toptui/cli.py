@@ -51,12 +51,12 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-        if not low <= value <= high:  # also true for NaN
-            if value > high:
-                raise argparse.ArgumentTypeError(f"must be at most {high:.10g} seconds: {text!r}")
-            if value > 0:
-                raise argparse.ArgumentTypeError(f"must be at least {low:g} seconds: {text!r}")
-            raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+        if value != value:  # NaN
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:.10g} seconds: {text!r}")
+        if value < low:  # 0 and negatives too: one wording for "too small"
+            raise argparse.ArgumentTypeError(f"must be at least {low:g} seconds: {text!r}")
         return value
 
     return parse
