@@ -210,7 +210,9 @@ class GrowthPanel(Static):
         rate or more: a leaker started from a shell in tmux leaks the shell's and the tmux
         server's families too, and "tmux: server +40" would hide which process it is. A pool
         whose workers each keep a little stays whole, as no one worker explains it. Of the rest,
-        a family inside another one is not shown (the outer total already holds it).
+        a family inside another one is not shown (the outer total already holds it). Two
+        unrelated leakers of similar rates under one tmux still show as the tmux family: by
+        shape alone they look like a pool of two.
         """
         found = [f for f in found if f.head in procs]
         by_head = {f.head: f for f in found}
