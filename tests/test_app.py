@@ -96,6 +96,10 @@ async def test_an_untouched_cursor_stays_on_the_top_row_so_m_then_enter_opens_th
             assert app.table.selected.pid == small.pid and app.table.cursor_index == 0
             await wait_for(pilot, lambda: app.table.rows[1].pid == big.pid)
             assert app.table.selected.pid == small.pid
+            await pilot.press("home")  # back to "whoever is on top"
+            big.grow(600)
+            await wait_for(pilot, lambda: app.table.rows[0].pid == big.pid, 20)
+            await wait_for(pilot, lambda: app.table.selected.pid == big.pid)
 
 
 async def test_cursor_keys_move_the_selection():

@@ -302,6 +302,8 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self._move_to(0 if where == 0 else len(self.rows) - 1)
+        if where == 0:
+            self.following = False  # Home: back to "whoever is on top", as before any move
 
     def _move_to(self, index: int) -> None:
         if not self.rows:
