@@ -117,3 +117,13 @@ async def test_a_key_after_a_search_acts_on_the_row_found(sleepers):
         burst(app, "slash", *f"{TAG}1", "enter", "k")  # search the second one's command line
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         assert str(second.pid) in str(app.screen.title_text)
+
+
+async def test_escape_right_after_a_typed_filter_clears_it():
+    app = TopApp(interval_s=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        burst(app, "backslash", *"a-very-long-filter-text-xyz", "enter")
+        burst(app, "escape")
+        await pilot.pause(0.5)
+        assert app.table.filter_text is None

@@ -355,6 +355,10 @@ class TopApp(OrderedKeysApp[int]):
             self.prompt.ask("renice", f"Renice {_names(targets)} to nice value")
 
     def on_prompt_bar_typed(self, message: PromptBar.Typed) -> None:
+        if not self.prompt.display:
+            # Typed while open, arriving after the answer (a burst): the answer has the last
+            # word, and a later Esc must not see the filter come back.
+            return
         if message.kind == "filter":
             self.table.set_filter(message.value)
             self._narrowed()

@@ -19,6 +19,7 @@ from typing import Generic, Self, TypeVar
 
 from textual import events
 from textual.app import App
+from textual.command import CommandPalette
 from textual.message import Message
 from textual.timer import Timer
 
@@ -63,6 +64,7 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
         self._keys_waiting: deque[events.Key] = deque()
         self._key_busy: TrackedKey | bool = False  # the key in hand, or True: a turn is posted
         self._key_timer: Timer | None = None
+        self._key_on_palette = False  # the key in hand went to the command palette
 
     async def route_here(self, key: events.Key) -> bool:
         """Handle ``key`` before Textual's routing; True when done with it."""
@@ -87,6 +89,7 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
     async def _route(self, event: events.Key) -> None:
         key = TrackedKey(event.key, event.character, self._key_finished)
         self._key_busy = key
+        self._key_on_palette = isinstance(self.screen, CommandPalette)
         self._key_timer = self.set_timer(KEY_TIMEOUT_S, lambda: self._key_finished(key))
         if not self.app_focus:
             self.app_focus = True  # as Textual does for a key
@@ -106,4 +109,10 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
         self._key_busy = False
         if self._keys_waiting:
             self._key_busy = True
-            self.post_message(KeyTurn(self._keys_waiting.popleft()))
+            turn = KeyTurn(self._keys_waiting.popleft())
+            if self._key_on_palette:
+                # The command palette runs a chosen command later still (call_later after its
+                # own dismiss): the next key waits for the screen to be redrawn after it.
+                self.call_after_refresh(self.post_message, turn)
+            else:
+                self.post_message(turn)

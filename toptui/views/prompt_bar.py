@@ -73,9 +73,9 @@ class PromptBar(Input):
         first. Before, `\\python`, Enter, `M` typed in one burst became the filter "pythonM".
         """
         if self.display and event.key in ("enter", "escape"):
-            event.stop()
-            event.prevent_default()
             self._answer(self.value if event.key == "enter" else None)
+            event.prevent_default()
+            event.stop()  # last: stopping it hands on the next key, which must come after
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
