@@ -366,8 +366,9 @@ class TopApp(OrderedKeysApp[int]):
             self.table.search(message.value)
 
     def on_prompt_bar_answered(self, message: PromptBar.Answered) -> None:
-        if self.screen.focused is None:  # the prompt gives the focus back itself; at once
-            self.screen.set_focus(self.table)
+        table_screen = self.table.screen
+        if table_screen.focused is None:  # the prompt gives the focus back itself; at once
+            table_screen.set_focus(self.table)
         kind, value = message.kind, message.value
         if kind == "filter":
             self.table.set_filter(value)
