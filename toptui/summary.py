@@ -14,13 +14,10 @@ def summary_lines(
     system: SystemStats, wall: float | None = None, prog: str = "toptui"
 ) -> list[str]:
     """The same figures, in the same order and layout, as the top of ``top -b``."""
-    clock = time.strftime("%H:%M:%S", time.localtime(wall if wall is not None else time.time()))
-    users = system.users
-    load = ", ".join(f"{x:.2f}" for x in system.load)
+    local = time.localtime(wall if wall is not None else time.time())
+    clock = time.strftime("%H:%M:%S", local)
     t = system.tasks
-    c = system.cpu
     m = system.memory
-    plural = "s" if users > 1 else ""
     memory = [
         f"MiB Mem : {m.total / _MIB:8.1f} total, {m.free / _MIB:8.1f} free, "
         f"{m.used / _MIB:8.1f} used, {m.buff_cache / _MIB:8.1f} buff/cache",
@@ -29,13 +26,17 @@ def summary_lines(
     ]
     if system.recorded:
         # Say what a recording does not hold rather than show zeros that read as an idle machine.
-        day = time.strftime("%Y-%m-%d", time.localtime(wall if wall is not None else time.time()))
+        day = time.strftime("%Y-%m-%d", local)
         return [
             f"{prog} - {clock} {day}, from a recording: no uptime, users or load",
             f"Tasks: {t.total:3d} recorded (states not recorded)",
             "%Cpu(s): not recorded (the %CPU column is)",
             *memory,
         ]
+    users = system.users
+    plural = "s" if users > 1 else ""
+    load = ", ".join(f"{x:.2f}" for x in system.load)
+    c = system.cpu
     return [
         f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{plural},"
         f"  load average: {load}",
