@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
@@ -13,8 +12,6 @@ from toptui.views.list_dialog import ListDialog
 
 class ChoiceScreen(ListDialog[str | None]):
     """Dismisses with the chosen option's id, or None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]], initial: int = 0) -> None:
         super().__init__()
@@ -34,6 +31,3 @@ class ChoiceScreen(ListDialog[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.finish(event.option.id)  # a click
-
-    def action_cancel(self) -> None:
-        self.finish(None)

@@ -35,10 +35,8 @@ class ColumnList(SelectionList[str]):
 
 
 class ColumnsScreen(ListDialog[list[str] | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "apply", "Apply"),
-    ]
+    # For the footer: Enter itself is taken as it is read (ListDialog.on_key -> accept).
+    BINDINGS = [Binding("enter", "apply", "Apply")]
 
     def __init__(self, chosen: list[str]) -> None:
         super().__init__()
@@ -57,6 +55,3 @@ class ColumnsScreen(ListDialog[list[str] | None]):
 
     def action_apply(self) -> None:
         self.finish(list(self.query_one(ColumnList).selected))
-
-    def action_cancel(self) -> None:
-        self.finish(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from textual import events
+from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
@@ -24,6 +25,8 @@ class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
     so and Enter does nothing, rather than picking whatever was highlighted.
     """
 
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
     initial = 0  # the option highlighted first
 
     def __init__(self) -> None:
@@ -33,6 +36,9 @@ class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
 
     def accept(self) -> None:
         """Enter: what the dialog does with the highlighted option (at once, see on_key)."""
+
+    def action_cancel(self) -> None:
+        self.finish(None)
 
     def finish(self, result: ResultT | None) -> None:
         """Dismiss once: a second Enter or Esc queued behind the first must not pop again."""
