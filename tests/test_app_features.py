@@ -14,7 +14,7 @@ from test_app import SIZE, wait_for
 from toptui.columns import RowContext
 from toptui.views.app import TopApp
 from toptui.views.choice_screen import ChoiceScreen
-from toptui.views.columns_screen import ColumnsScreen
+from toptui.views.columns_screen import ColumnList, ColumnsScreen
 from toptui.views.confirm_screen import ConfirmScreen
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -107,6 +107,25 @@ async def test_tagged_processes_are_signalled_together(sleepers):
         # One notification says so for both (a toast each stacked up over the table).
         sent = [str(n.message) for n in app._notifications if "sent SIGKILL" in str(n.message)]
         assert len(sent) == 1 and all(f"PID {s.pid}" in sent[0] for s in sleepers)
+
+
+async def test_tree_and_tags_show_in_the_header_at_once(sleepers):
+    """[tree] and [N tagged] appear as the key is pressed, not at the next refresh (30 s away)."""
+    app = TopApp(interval_s=30.0, pids=[s.pid for s in sleepers], sort="PID", descending=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.table.rows) == len(sleepers))
+        shown = app.frames_seen
+
+        def header() -> str:
+            return str(app.query_one("#summary").content)
+
+        await pilot.press("V")
+        await wait_for(pilot, lambda: "[tree]" in header())
+        await pilot.press("V", "home", "space", "space")
+        await wait_for(pilot, lambda: "[2 tagged]" in header() and "[tree]" not in header())
+        await pilot.press("U")
+        await wait_for(pilot, lambda: "tagged" not in header())
+        assert app.frames_seen == shown
 
 
 async def test_renice_prompt(sleepers):
@@ -278,6 +297,20 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             names = [c.name for c in app.table.columns]
             assert {"RES", "SHR", "VIRT", "%CPU", "COMMAND"} <= set(names)
             assert not {"USER", "PR", "NI", "S", "TIME+"} & set(names)
+            # ... nor offered: T says TIME+ is not recorded, f lists only what a recording has.
+            await pilot.press("M", "T")
+            await pilot.pause()
+            assert app.table.sort_column == "RES"
+            assert any("TIME+ is not in a recording" in str(n.message) for n in app._notifications)
+            await pilot.press("f")
+            await wait_for(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+            offered = app.screen.query_one(ColumnList)
+            values = [offered.get_option_at_index(i).value for i in range(offered.option_count)]
+            assert values == ["START"]
+            await pilot.press("escape")
+            await pilot.press("c")
+            await pilot.pause()
+            assert not app.table.full_command
 
 
 async def test_replay_steps_once_per_press_however_fast(tmp_path):

@@ -29,9 +29,11 @@ def _live_memory() -> MemoryStats:
 
 
 # Columns a recording has nothing for (it keeps pid, start, name, RES, VIRT, SHR and %CPU): the
-# screen leaves them out of a replay rather than show _proc's neutral fill-ins as facts.
+# screen leaves them out of a replay rather than show _proc's neutral fill-ins as facts, and does
+# not offer them to sort by or to add. FULLCMD is the command line (the c key), which is not kept.
 UNRECORDED_COLUMNS = frozenset(
     {"USER", "PR", "NI", "S", "TIME+", "PPID", "nTH", "PSS", "USS", "SWAP", "READ/s", "WRITE/s"}
+    | {"FULLCMD"}
 )
 
 

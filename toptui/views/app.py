@@ -291,6 +291,9 @@ class TopApp(OrderedKeysApp[int]):
     def on_process_table_cursor_moved(self, message: ProcessTable.CursorMoved) -> None:
         self._selected_key = message.key
 
+    def on_process_table_notes_changed(self) -> None:
+        self._update_header()
+
     async def route_here(self, key: events.Key) -> bool:
         """The table takes keys only through bindings: run them as the key is dequeued (cheaper
         than Textual's round trip through the table), and answer a key nobody knows as top does
@@ -484,7 +487,7 @@ class TopApp(OrderedKeysApp[int]):
                 return
             table.set_columns([n for n in names if n != "FULLCMD"], "FULLCMD" in names)
 
-        self.push_screen(ColumnsScreen(chosen), picked)
+        self.push_screen(ColumnsScreen(chosen, hidden=table.unrecorded), picked)
 
     # -- display -----------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -38,20 +40,25 @@ class ColumnsScreen(ListDialog[list[str] | None]):
     # For the footer: Enter itself is taken as it is read (ListDialog.on_key -> accept).
     BINDINGS = [Binding("enter", "apply", "Apply")]
 
-    def __init__(self, chosen: list[str]) -> None:
+    def __init__(self, chosen: list[str], hidden: Collection[str] = ()) -> None:
+        """``hidden``: columns with no data here (a replay's), not offered at all."""
         super().__init__()
         self.chosen = chosen
+        self.offered = {name: text for name, text in DESCRIPTIONS.items() if name not in hidden}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Columns — Space toggles, Enter applies", classes="dialog-title")
             yield ColumnList(
                 *((f"{name:<8} {text}", name, name in self.chosen)
-                  for name, text in DESCRIPTIONS.items())
+                  for name, text in self.offered.items())
             )  # fmt: skip
 
     def accept(self) -> None:
         self.action_apply()
 
     def action_apply(self) -> None:
-        self.finish(list(self.query_one(ColumnList).selected))
+        # Chosen columns that are not offered here stay chosen (a replay must not drop the saved
+        # choice of PSS or SWAP that it cannot show).
+        kept = [name for name in self.chosen if name not in self.offered]
+        self.finish(kept + list(self.query_one(ColumnList).selected))

@@ -92,6 +92,9 @@ class ProcessTable(ScrollView, can_focus=True):
             super().__init__()
             self.key = key
 
+    class NotesChanged(Message):
+        """Tree view or the tags changed: the header's [tree] / [N tagged] say so at once."""
+
     def __init__(
         self,
         sort: str = "%CPU",
@@ -209,6 +212,9 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def action_sort(self, column: str) -> None:
         """Sort by a column in its natural order (largest first for numbers), like top."""
+        if column in self.unrecorded:
+            self.notify(f"{column} is not in a recording: nothing to sort by", timeout=2)
+            return
         self._to_top()
         self.set_reactive(ProcessTable.descending, ALL_COLUMNS[column].numeric)
         self.set_reactive(ProcessTable.sort_column, column)
@@ -225,7 +231,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self.extra_columns = list(extra)
         self.full_command = full_command
         self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
-        if self.sort_column not in ALL_COLUMNS:
+        if self.sort_column not in ALL_COLUMNS or self.sort_column in self.unrecorded:
             self.set_reactive(ProcessTable.sort_column, "%CPU")
         self._fit_columns()
         self._resort()
@@ -239,8 +245,12 @@ class ProcessTable(ScrollView, can_focus=True):
         self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
         self._fit_columns()
         self._resort()
+        self.post_message(self.NotesChanged())
 
     def action_toggle_command(self) -> None:
+        if "FULLCMD" in self.unrecorded:
+            self.notify("a recording keeps process names, not command lines", timeout=2)
+            return
         self.full_command = not self.full_command
         self.refresh()
 
@@ -260,10 +270,12 @@ class ProcessTable(ScrollView, can_focus=True):
         self.tagged ^= {self.cursor_key}
         self.refresh_line(self.cursor_index + 1)
         self._move_to(self.cursor_index + 1)
+        self.post_message(self.NotesChanged())
 
     def action_untag_all(self) -> None:
         self.tagged.clear()
         self.refresh()
+        self.post_message(self.NotesChanged())
 
     def search(self, text: str | None, start_here: bool = True) -> bool:
         """Jump to the next row matching ``text`` (wrapping); False when nothing matches."""
