@@ -168,13 +168,31 @@ def test_terminal_text_has_a_header_and_a_graph_per_leak(tmp_path):
         loaded = analyze.load(str(write_csv(tmp_path / f"{name}.csv", series(seed=3))))
         res.append(analyze.judge_trace(loaded.traces[0], None))
     out = Tty()
-    analyze._print([("x", analyze._ordered(res))], "text", out)
+    analyze._print([("x", analyze._ordered(res))], "text", out, "OOM IN counts down from 1 G")
     text = out.getvalue()
     first = text.splitlines()[0].split()
     assert first[0] == "SOURCE" and first[-1] == "VERDICT"
-    assert "1 of 2 series leak" in text
+    assert "1 of 2 series leak. OOM IN counts down from 1 G." in text
     assert "up.csv" in text
     assert sum("\u2800" <= ch <= "\u28ff" for ch in text) > 20  # the braille plot of the leak
+
+
+def test_available_sets_what_oom_in_counts_down_from(tmp_path, capsys):
+    """A recording keeps no memory figure; --available gives the target machine's, so CI runs
+    of the same file agree."""
+    path = write_csv(tmp_path / "up.csv", leaking(seed=3))
+    assert analyze.main([str(path), "--format", "json", "--available", "1G"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["verdict"] == "leak"
+    assert row["exhaustion_s"] == pytest.approx((1 << 30) / row["rate_bytes_per_s"], abs=0.1)
+    assert any("1.00 GiB available" in r or "1.0 GiB available" in r for r in row["reasons"])
+    with pytest.raises(SystemExit) as bad:
+        analyze.main([str(path), "--available", "lots"])
+    assert bad.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a size: 'lots'" in err
+    assert analyze._oom_basis(None, False).startswith("OOM IN is unknown")
+    assert "as given" in analyze._oom_basis(float(1 << 30), True)
 
 
 def test_pid_filter(tmp_path, capsys):
@@ -336,7 +354,7 @@ def test_a_terminal_table_fits_the_terminal_and_a_piped_one_is_never_cut(tmp_pat
     per_input = [(str(path), res), ("missing.csv", None)]
     monkeypatch.setenv("COLUMNS", "100")
     tty = Tty()
-    analyze._print(per_input, "text", tty)
+    analyze._print(per_input, "text", tty, "")
     table = tty.getvalue().split("\n\n")[0].splitlines()
     assert len(table) == 3 and all(len(line) <= 100 for line in table), table
     source, _, shown_name = table[1].split()[:3]
@@ -344,7 +362,7 @@ def test_a_terminal_table_fits_the_terminal_and_a_piped_one_is_never_cut(tmp_pat
     assert shown_name.startswith("a-rather-") and shown_name.endswith("…")
     assert table[1].split()[-1] == "leak" and table[2].split()[-1] == "error"
     piped = io.StringIO()
-    analyze._print(per_input, "text", piped)
+    analyze._print(per_input, "text", piped, "")
     lines = piped.getvalue().splitlines()
     assert [ln.split()[0] for ln in lines] == [str(path), "missing.csv"]
     assert name[:31] in lines[0] and [ln.split()[-1] for ln in lines] == ["leak", "error"]

@@ -28,7 +28,7 @@ from typing import IO
 
 from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
-from toptui.arguments import OneLineParser, pid_list, say, to_devnull
+from toptui.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
 from toptui.recording import BOM, HEADER_LINE, RecordingFormatError, RecordingReader
 
 MIB = 1024 * 1024
@@ -506,6 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PID[,PID...]",
         help="only these processes",
     )
+    p.add_argument(
+        "--available",
+        type=size_bytes,
+        metavar="SIZE",
+        help="memory a leak would use up, for OOM IN and exhaustion_s, e.g. 8G or 512M "
+        "(default: what this machine has available now; a recording keeps no figure of its own)",
+    )
     return p
 
 
@@ -523,13 +530,21 @@ def main(argv: list[str]) -> int:
             reconfigure(errors="backslashreplace")  # odd bytes in a name must not crash printing
     pids = {p for group in args.pid for p in group} if args.pid else None
     try:
-        return _run(args.paths, args.format, args.fail_on_leak, pids)
+        return _run(args.paths, args.format, args.fail_on_leak, pids, args.available)
     except KeyboardInterrupt:
         return 130
 
 
-def _run(paths: list[str], form: str, fail_on_leak: bool, pids: set[int] | None) -> int:
-    available = _available()
+def _run(
+    paths: list[str],
+    form: str,
+    fail_on_leak: bool,
+    pids: set[int] | None,
+    available: float | None = None,
+) -> int:
+    given = available is not None
+    if available is None:
+        available = _available()
     failed = False
     per_input: list[tuple[str, list[Result] | None]] = []
     for path in paths:
@@ -553,7 +568,7 @@ def _run(paths: list[str], form: str, fail_on_leak: bool, pids: set[int] | None)
     try:
         if out is None:
             raise OSError(errno.EBADF, "standard output is closed")
-        _print(per_input, form, out)
+        _print(per_input, form, out, _oom_basis(available, given))
         out.flush()
     except BrokenPipeError:
         to_devnull(out)  # `toptui analyze ... | head`: the reader left; say nothing more.
@@ -572,7 +587,18 @@ def _say(message: str) -> None:
     say("toptui analyze", message)
 
 
-def _print(per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[str]) -> None:
+def _oom_basis(available: float | None, given: bool) -> str:
+    """What OOM IN counts down from, said under a terminal's table: a recording's figure would
+    otherwise silently be this machine's, today."""
+    if available is None:
+        return "OOM IN is unknown: no figure for available memory (give --available SIZE)"
+    where = "as given" if given else "available on this machine now; --available SIZE to change"
+    return f"OOM IN counts down from {fmt.human_bytes(available)} ({where})"
+
+
+def _print(
+    per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[str], oom_basis: str
+) -> None:
     if form == "json":
         for _, rs in per_input:
             for r in rs or ():
@@ -592,7 +618,8 @@ def _print(per_input: list[tuple[str, list[Result] | None]], form: str, out: IO[
         return
     leaks = [r for _, rs in per_input for r in rs or () if r.verdict.verdict == "leak"]
     n_series = sum(len(rs) for _, rs in per_input if rs)
-    out.write(f"\n{len(leaks)} of {n_series} series leak.\n")
+    out.write(f"\n{len(leaks)} of {n_series} series leak.")
+    out.write(f" {oom_basis}.\n" if leaks else "\n")
     width = min(120, columns)
     if width < _MIN_GRAPH_WIDTH:
         return

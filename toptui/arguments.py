@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from typing import IO, NoReturn
@@ -34,6 +35,24 @@ def pid_list(text: str) -> list[int]:
     if not pids:
         raise argparse.ArgumentTypeError("no process id given")
     return pids
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def size_bytes(text: str) -> int:
+    """``--available 8G``: bytes, or a number with top's binary suffixes K, M, G, T (KiB...)."""
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = raw[-1:] if raw[-1:].isalpha() else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)]) * _SIZE_UNITS[unit]
+    except (KeyError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (a size is like 8G or 512M)")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return int(value)
 
 
 def say(prog: str, message: str) -> None:
