@@ -32,9 +32,9 @@ def _live_memory() -> MemoryStats:
 # screen leaves them out of a replay rather than show _proc's neutral fill-ins as facts, and does
 # not offer them to sort by or to add. FULLCMD is the command line (the c key), which is not kept.
 UNRECORDED_COLUMNS = frozenset(
-    {"USER", "PR", "NI", "S", "TIME+", "PPID", "nTH", "PSS", "USS", "SWAP", "READ/s", "WRITE/s"}
-    | {"FULLCMD"}
-)
+    {"USER", "PR", "NI", "S", "TIME+", "PPID", "nTH", "PSS", "USS", "SWAP", "READ/s", "WRITE/s",
+     "FULLCMD"}
+)  # fmt: skip
 
 
 def _proc(r: Row, mem_total: int) -> ProcSample:

@@ -167,7 +167,7 @@ class TopApp(OrderedKeysApp[int]):
         self.theme = prefs.theme
         table = self.table
         table.unit = prefs.unit
-        table.tree_view = prefs.tree
+        table.tree_view = prefs.tree and self.replay is None  # a recording keeps no parents
         if self.replay is not None:
             table.unrecorded = UNRECORDED_COLUMNS
         table.set_columns(prefs.extra_columns, prefs.full_command)
@@ -497,6 +497,9 @@ class TopApp(OrderedKeysApp[int]):
 
     def action_toggle_family(self) -> None:
         """Judge each process together with its descendants (a pool leaks as a family)."""
+        if self.replay is not None:
+            self.notify("a recording keeps no parent pids: no families", timeout=2)
+            return
         panel = self.growth_panel
         panel.toggle_family()
         panel.remove_class("hidden")

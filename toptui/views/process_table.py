@@ -241,6 +241,9 @@ class ProcessTable(ScrollView, can_focus=True):
         self._resort()
 
     def action_toggle_tree(self) -> None:
+        if "PPID" in self.unrecorded:
+            self.notify("a recording keeps no parent pids: no tree", timeout=2)
+            return
         self.tree_view = not self.tree_view
         self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
         self._fit_columns()
