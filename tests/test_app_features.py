@@ -308,12 +308,13 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             values = [offered.get_option_at_index(i).value for i in range(offered.option_count)]
             assert values == ["START"]
             await pilot.press("escape")
-            await pilot.press("c", "V", "F")
+            await pilot.press("c", "V", "F", "1")
             await pilot.pause()
             assert not app.table.full_command and not app.table.tree_view
             assert not app.growth_panel.family_mode  # no parent pids in a recording
+            assert not app.summary.per_cpu
             said = " ".join(str(n.message) for n in app._notifications)
-            assert "no tree" in said and "no families" in said
+            assert "no tree" in said and "no families" in said and "no CPU states" in said
 
 
 async def test_replay_steps_once_per_press_however_fast(tmp_path):

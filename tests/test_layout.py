@@ -2,6 +2,10 @@
 (never wrapped) and keeps its memory lines, help scrolls and names keys as printed, prompts show
 their own keys; and batch text keeps one field per column on every line."""
 
+import dataclasses
+import os
+import re
+import shutil
 import sys
 
 import pytest
@@ -48,17 +52,18 @@ SYSTEM = SystemStats(
 class FixedSampler:
     """Forty steady processes with long names: the same rows every tick, no /proc needed."""
 
-    def __init__(self) -> None:
+    def __init__(self, system: SystemStats = SYSTEM) -> None:
         self.t = 100.0
+        self.system = system
 
     def sample(self) -> Snapshot:
         self.t += 1.0
         procs = tuple(proc(pid) for pid in range(1, 41))
-        return Snapshot(self.t, 1_700_000_000 + self.t, 1.0, SYSTEM, procs)
+        return Snapshot(self.t, 1_700_000_000 + self.t, 1.0, self.system, procs)
 
 
-def make_app(**kw) -> TopApp:
-    monitor = Monitor(FixedSampler(), judge_every_s=1000.0)
+def make_app(system: SystemStats = SYSTEM, **kw) -> TopApp:
+    monitor = Monitor(FixedSampler(system), judge_every_s=1000.0)
     return TopApp(interval_s=0.05, monitor=monitor, sort="PID", descending=False, **kw)
 
 
@@ -224,6 +229,54 @@ async def test_summary_follows_a_height_only_resize_and_a_paused_note_stays_visi
         await pilot.pause(0.2)
         lines = screen_lines(app)
         assert all(line.startswith(s) for line, s in zip(lines, SUMMARY_STARTS, strict=False))
+
+
+def with_cpus(n: int) -> SystemStats:
+    each = tuple(CpuStates(us=float(i), id=100.0 - i) for i in range(n))
+    return dataclasses.replace(SYSTEM, per_cpu=each)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "size", "rows"),
+    [
+        (2, (160, 45), ["%Cpu0  :", "%Cpu1  :"]),  # a line each, as top
+        (2, (180, 45), ["%Cpu0  :  0.0 us,  0.0 sy,  0.0 ni,100.0 id,  0.0 wa,  0.0 hi,"
+                        "  0.0 si,  0.0 st   %Cpu1  :  1.0 us"]),  # side by side when wide
+        (16, (160, 45), ["%Cpu(s):"]),  # 16 rows would take the table's: the summary line stays
+    ],
+)  # fmt: skip
+async def test_1_shows_a_line_per_cpu_as_top_does(cpus, size, rows):
+    app = make_app(with_cpus(cpus))
+    async with app.run_test(size=size) as pilot:
+        await started(pilot, app)
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        lines = screen_lines(app)
+        n = len(rows)
+        shown = [line[: len(start)] for line, start in zip(lines[2:], rows, strict=False)]
+        assert shown == rows, lines[:8]
+        assert lines[2 + n].startswith("MiB Mem :") and lines[4 + n].split()[:1] == ["PID"]
+        if cpus == 16:
+            assert "[16 CPUs: a taller terminal shows each]" in lines[2]
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        lines = screen_lines(app)
+        assert all(line.startswith(s) for line, s in zip(lines, SUMMARY_STARTS, strict=False))
+
+
+@pytest.mark.skipif(shutil.which("top") is None, reason="top is not installed")
+def test_per_cpu_lines_are_laid_out_as_tops():
+    import subprocess
+
+    top = subprocess.run(["top", "-1", "-b", "-n", "1", "-w", "512"], capture_output=True,
+                         text=True, env={**os.environ, "HOME": "/nonexistent"}).stdout  # fmt: skip
+    theirs = top.splitlines()[2].split("%Cpu1")[0].rstrip()
+    ours = summary_lines(with_cpus(2), 0, per_cpu=True)[2]
+
+    def shape(line: str) -> str:
+        return re.sub(r"[ \d]{3}\d\.\d", "N", line)
+
+    assert theirs.startswith("%Cpu0  :") and shape(ours) == shape(theirs), (ours, theirs)
 
 
 def test_a_note_is_kept_whole_and_the_line_gives_way_at_a_comma():

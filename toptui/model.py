@@ -115,6 +115,8 @@ class SystemStats:
     # From a recording, which keeps no system figures: uptime, load, users, CPU states and task
     # states are unknown (not zero), and the memory is this machine's (for time-to-OOM).
     recorded: bool = False
+    # Each CPU's states over the same interval, for top's 1 key (empty when unknown).
+    per_cpu: tuple[CpuStates, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

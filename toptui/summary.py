@@ -5,15 +5,26 @@ from __future__ import annotations
 import time
 
 from toptui import format as fmt
-from toptui.model import SystemStats
+from toptui.model import CpuStates, SystemStats
 
 _MIB = 1024.0 * 1024.0
 
 
+def cpu_line(label: str, c: CpuStates) -> str:
+    """``%Cpu(s):  0.5 us, ...`` or, per CPU, ``%Cpu0  :100.0 us, ...``: top's fields, 5 wide."""
+    fields = (("us", c.us), ("sy", c.sy), ("ni", c.ni), ("id", c.id), ("wa", c.wa), ("hi", c.hi),
+              ("si", c.si), ("st", c.st))  # fmt: skip
+    return f"{label}:" + ",".join(f"{v:5.1f} {name}" for name, v in fields)
+
+
 def summary_lines(
-    system: SystemStats, wall: float | None = None, prog: str = "toptui"
+    system: SystemStats, wall: float | None = None, prog: str = "toptui", per_cpu: bool = False
 ) -> list[str]:
-    """The same figures, in the same order and layout, as the top of ``top -b``."""
+    """The same figures, in the same order and layout, as the top of ``top -b``.
+
+    With ``per_cpu`` (top's 1 key) the %Cpu(s) line becomes one line per CPU, %Cpu0 first, when
+    the snapshot has them; the other lines keep their places (uptime, tasks first; memory last).
+    """
     local = time.localtime(wall if wall is not None else time.time())
     clock = time.strftime("%H:%M:%S", local)
     t = system.tasks
@@ -36,14 +47,16 @@ def summary_lines(
     users = system.users
     plural = "s" if users > 1 else ""
     load = ", ".join(f"{x:.2f}" for x in system.load)
-    c = system.cpu
+    if per_cpu and system.per_cpu:
+        cpus = [cpu_line(f"%Cpu{i:<3d}", c) for i, c in enumerate(system.per_cpu)]
+    else:
+        cpus = [cpu_line("%Cpu(s)", system.cpu)]
     return [
         f"{prog} - {clock} {fmt.uptime(system.uptime_s)}, {users:2d} user{plural},"
         f"  load average: {load}",
         f"Tasks: {t.total:3d} total, {t.running:3d} running, {t.sleeping:3d} sleeping, "
         f"{t.stopped:3d} stopped, {t.zombie:3d} zombie",
-        f"%Cpu(s): {c.us:4.1f} us, {c.sy:4.1f} sy, {c.ni:4.1f} ni, {c.id:4.1f} id, {c.wa:4.1f} wa, "
-        f"{c.hi:4.1f} hi, {c.si:4.1f} si, {c.st:4.1f} st",
+        *cpus,
         *memory,
     ]
 

@@ -45,39 +45,53 @@ def count_tasks(states: list[str]) -> TaskCounts:
     return TaskCounts(total, running, total - running - stopped - zombie, stopped, zombie)
 
 
+def _states(before: dict[str, float], now: dict[str, float]) -> CpuStates:
+    """Percentages of the time between two readings, as top computes its %Cpu lines."""
+    delta = {f: max(0.0, now[f] - before[f]) for f in _CPU_FIELDS}
+    total = sum(delta.values())
+    if total <= 0:
+        return CpuStates()
+
+    def pct(f: str) -> float:
+        return 100.0 * delta[f] / total
+
+    return CpuStates(
+        us=pct("user"),
+        sy=pct("system"),
+        ni=pct("nice"),
+        id=pct("idle"),
+        wa=pct("iowait"),
+        hi=pct("irq"),
+        si=pct("softirq"),
+        st=pct("steal"),
+    )
+
+
+def _times(ct: object) -> dict[str, float]:
+    return {f: float(getattr(ct, f, 0.0)) for f in _CPU_FIELDS}
+
+
 class SystemReader:
     """Keeps the previous CPU times so each call reports the states over the last interval."""
 
     def __init__(self) -> None:
-        self._prev = self._cpu_times()
+        self._prev = _times(psutil.cpu_times())
+        self._prev_each = [_times(ct) for ct in psutil.cpu_times(percpu=True)]
         self._boot = psutil.boot_time()
 
-    @staticmethod
-    def _cpu_times() -> dict[str, float]:
-        ct = psutil.cpu_times()
-        return {f: float(getattr(ct, f, 0.0)) for f in _CPU_FIELDS}
-
     def cpu_states(self) -> CpuStates:
-        now = self._cpu_times()
-        delta = {f: max(0.0, now[f] - self._prev[f]) for f in _CPU_FIELDS}
+        now = _times(psutil.cpu_times())
+        states = _states(self._prev, now)
         self._prev = now
-        total = sum(delta.values())
-        if total <= 0:
-            return CpuStates()
+        return states
 
-        def pct(f: str) -> float:
-            return 100.0 * delta[f] / total
-
-        return CpuStates(
-            us=pct("user"),
-            sy=pct("system"),
-            ni=pct("nice"),
-            id=pct("idle"),
-            wa=pct("iowait"),
-            hi=pct("irq"),
-            si=pct("softirq"),
-            st=pct("steal"),
-        )
+    def per_cpu_states(self) -> tuple[CpuStates, ...]:
+        now = [_times(ct) for ct in psutil.cpu_times(percpu=True)]
+        before = self._prev_each
+        self._prev_each = now
+        if len(before) != len(now):  # a CPU came or went: no interval to compare yet
+            return tuple(CpuStates() for _ in now)
+        return tuple(_states(b, n) for b, n in zip(before, now, strict=True))
 
     def read(self, states: list[str]) -> SystemStats:
         try:
@@ -95,4 +109,5 @@ class SystemReader:
             cpu=self.cpu_states(),
             memory=read_memory(),
             tasks=count_tasks(states),
+            per_cpu=self.per_cpu_states(),
         )

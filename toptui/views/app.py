@@ -70,6 +70,7 @@ class TopApp(OrderedKeysApp[int]):
         Binding("r", "renice", "Renice", show=False),
         Binding("u", "pick_user", "User", show=False),
         Binding("g", "toggle_growth", "Growth"),
+        Binding("1", "toggle_per_cpu", "Per-CPU lines", show=False),
         Binding("F", "toggle_family", "Family growth", show=False),
         Binding("Z", "toggle_pause", "Pause", key_display="Z", show=False),
         Binding("full_stop", "step", "Step (replay)", show=False),
@@ -168,6 +169,7 @@ class TopApp(OrderedKeysApp[int]):
         table = self.table
         table.unit = prefs.unit
         table.tree_view = prefs.tree and self.replay is None  # a recording keeps no parents
+        self.summary.per_cpu = prefs.per_cpu
         if self.replay is not None:
             table.unrecorded = UNRECORDED_COLUMNS
         table.set_columns(prefs.extra_columns, prefs.full_command)
@@ -297,7 +299,7 @@ class TopApp(OrderedKeysApp[int]):
     async def route_here(self, key: events.Key) -> bool:
         """The table takes keys only through bindings: run them as the key is dequeued (cheaper
         than Textual's round trip through the table), and answer a key nobody knows as top does
-        (its 1, H, i, o ... do not exist here)."""
+        (its H, i, o ... do not exist here)."""
         if not isinstance(self.focused, ProcessTable):
             return False
         if await self._check_bindings(key.key, priority=True):
@@ -495,6 +497,14 @@ class TopApp(OrderedKeysApp[int]):
         panel = self.growth_panel
         panel.toggle_class("hidden")
 
+    def action_toggle_per_cpu(self) -> None:
+        """top's 1: a %Cpu line per CPU instead of %Cpu(s)."""
+        if self.replay is not None:
+            self.notify("a recording keeps no CPU states", timeout=2)
+            return
+        self.summary.per_cpu = not self.summary.per_cpu
+        self._update_header()
+
     def action_toggle_family(self) -> None:
         """Judge each process together with its descendants (a pool leaks as a family)."""
         if self.replay is not None:
@@ -574,6 +584,7 @@ class TopApp(OrderedKeysApp[int]):
             growth_panel=not self.growth_panel.has_class("hidden"),
             tree=table.tree_view,
             full_command=table.full_command,
+            per_cpu=self.summary.per_cpu,
             extra_columns=list(table.extra_columns),
             theme=self.theme if self.theme in settings.THEMES else "textual-dark",
         )
