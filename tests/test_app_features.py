@@ -5,6 +5,7 @@ import json
 import os
 import pwd
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -126,6 +127,24 @@ async def test_tree_and_tags_show_in_the_header_at_once(sleepers):
         await pilot.press("U")
         await wait_for(pilot, lambda: "tagged" not in header())
         assert app.frames_seen == shown
+
+
+async def test_i_hides_idle_tasks_as_top_does(sleepers):
+    """top's i: only tasks that used CPU since the last refresh; a busy loop stays, sleepers go."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        pids = [s.pid for s in sleepers] + [busy.pid]
+        app = TopApp(interval_s=0.2, pids=pids, sort="PID", descending=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(app.table.rows) == len(pids))
+            await pilot.press("i")
+            await wait_for(pilot, lambda: [p.pid for p in app.table.rows] == [busy.pid])
+            assert "[active only" in str(app.query_one("#summary").content)
+            await pilot.press("i")
+            await wait_for(pilot, lambda: len(app.table.rows) == len(pids))
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 async def test_renice_prompt(sleepers):

@@ -114,6 +114,7 @@ def test_settings_round_trip_and_damaged_file(tmp_path):
     s, warning = settings.load(path)
     assert warning is None and s == settings.Settings()
     s.sort, s.descending, s.unit, s.extra_columns = "RES", False, 1, ["PPID"]
+    s.per_cpu = s.hide_idle = True
     settings.save(s, path)
     loaded, warning = settings.load(path)
     assert warning is None and loaded == s

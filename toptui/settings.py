@@ -27,6 +27,7 @@ class Settings:
     tree: bool = False
     full_command: bool = False
     per_cpu: bool = False
+    hide_idle: bool = False
     extra_columns: list[str] = field(default_factory=list)
     theme: str = "textual-dark"
 
@@ -46,6 +47,7 @@ def _valid(name: str, value: object) -> bool:
         "tree": lambda v: isinstance(v, bool),
         "full_command": lambda v: isinstance(v, bool),
         "per_cpu": lambda v: isinstance(v, bool),
+        "hide_idle": lambda v: isinstance(v, bool),
         "extra_columns": lambda v: isinstance(v, list) and all(c in OPTIONAL_COLUMNS for c in v),
         "theme": lambda v: v in THEMES,
     }

@@ -170,6 +170,7 @@ class TopApp(OrderedKeysApp[int]):
         table.unit = prefs.unit
         table.tree_view = prefs.tree and self.replay is None  # a recording keeps no parents
         self.summary.per_cpu = prefs.per_cpu
+        table.hide_idle = prefs.hide_idle
         if self.replay is not None:
             table.unrecorded = UNRECORDED_COLUMNS
         table.set_columns(prefs.extra_columns, prefs.full_command)
@@ -282,6 +283,8 @@ class TopApp(OrderedKeysApp[int]):
             notes.append(f"[user: {table.user}]")
         if table.tree_view:
             notes.append("[tree]")
+        if table.hide_idle:
+            notes.append("[active only: i shows all]")
         if table.tagged:
             notes.append(f"[{len(table.tagged)} tagged]")
         snap = self.frame.snapshot
@@ -299,7 +302,7 @@ class TopApp(OrderedKeysApp[int]):
     async def route_here(self, key: events.Key) -> bool:
         """The table takes keys only through bindings: run them as the key is dequeued (cheaper
         than Textual's round trip through the table), and answer a key nobody knows as top does
-        (its H, i, o ... do not exist here)."""
+        (its H, o, O ... do not exist here)."""
         if not isinstance(self.focused, ProcessTable):
             return False
         if await self._check_bindings(key.key, priority=True):
@@ -585,6 +588,7 @@ class TopApp(OrderedKeysApp[int]):
             tree=table.tree_view,
             full_command=table.full_command,
             per_cpu=self.summary.per_cpu,
+            hide_idle=table.hide_idle,
             extra_columns=list(table.extra_columns),
             theme=self.theme if self.theme in settings.THEMES else "textual-dark",
         )

@@ -57,19 +57,48 @@ def key_text(binding: Binding, display: Callable[[str], str] = _default_display)
     return " ".join(key_name(k, display) for k in keys)
 
 
-def bindings_table(
-    groups: list[tuple[str, list[Binding]]], display: Callable[[str], str] = _default_display
-) -> Table:
-    table = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
+def _group_rows(
+    groups: list[tuple[str, list[Binding]]], display: Callable[[str], str]
+) -> list[tuple[Text, Text]]:
+    rows: list[tuple[Text, Text]] = []
     for i, (title, bindings) in enumerate(groups):
         if i:
-            table.add_row("", "")
-        table.add_row(Text(title, style="underline"), "")
-        for b in bindings:
-            # As Text, not markup: a key such as '\\' or '[' must print as itself.
-            table.add_row(Text(key_text(b, display)), Text(b.description))
+            rows.append((Text(""), Text("")))
+        rows.append((Text(title, style="underline"), Text("")))
+        # As Text, not markup: a key such as '\\' or '[' must print as itself.
+        rows.extend((Text(key_text(b, display)), Text(b.description)) for b in bindings)
+    return rows
+
+
+def _width(rows: list[tuple[Text, Text]]) -> int:
+    """Cells one key column and its descriptions take, with the table's padding."""
+    return max(len(k) for k, _ in rows) + 2 + max(len(d) for _, d in rows)
+
+
+def bindings_table(
+    groups: list[tuple[str, list[Binding]]],
+    display: Callable[[str], str] = _default_display,
+    width: int | None = None,
+) -> Table:
+    """The key list; when ``width`` has room for two lists side by side, the first group (the
+    process table's keys, the longest) goes left and the others right, so that at 160x45 the
+    whole list is seen at once (at 80x24 it is one list that scrolls)."""
+    table = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
+    left, right = _group_rows(groups[:1], display), _group_rows(groups[1:], display)
+    if width is None or not right or width < _width(left) + _width(right) + 8:
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for row in _group_rows(groups, display):
+            table.add_row(*row)
+        return table
+    for _ in range(2):
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+    blank = (Text(""), Text(""))
+    for i in range(max(len(left), len(right))):
+        a = left[i] if i < len(left) else blank
+        b = right[i] if i < len(right) else blank
+        table.add_row(*a, *b)
     return table
 
 
@@ -94,7 +123,15 @@ class HelpScreen(ModalScreen[None]):
         # leaves a table nothing; this one takes the table's own width, up to its max-width.
         body.shrink = False
         with body:
-            yield Static(bindings_table(self.groups, self._display), id="help-keys")
+            yield Static(self._table(), id="help-keys")
+
+    def _table(self) -> Table:
+        # The box takes up to 90% of the screen, less its border and padding.
+        room = int(self.app.size.width * 0.9) - 6
+        return bindings_table(self.groups, self._display, room)
+
+    def on_resize(self) -> None:
+        self.query_one("#help-keys", Static).update(self._table())
 
     def on_mount(self) -> None:
         self.query_one("#help-body", VerticalScroll).focus()

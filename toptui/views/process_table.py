@@ -72,6 +72,7 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("space", "tag", "Tag", show=False),
         Binding("U", "untag_all", "Untag all", show=False),
         Binding("c", "toggle_command", "Command line", show=False),
+        Binding("i", "toggle_idle", "Idle tasks", show=False),
         Binding("n,f3", "next_match", "Next match", show=False),
         Binding("plus", "fold(False)", "Expand", show=False),
         Binding("minus", "fold(True)", "Collapse", show=False),
@@ -93,7 +94,7 @@ class ProcessTable(ScrollView, can_focus=True):
             self.key = key
 
     class NotesChanged(Message):
-        """Tree view or the tags changed: the header's [tree] / [N tagged] say so at once."""
+        """Tree view, idle tasks or the tags changed: the header's notes say so at once."""
 
     def __init__(
         self,
@@ -110,6 +111,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self.set_reactive(ProcessTable.descending, descending)
         self.user = user
         self.filter_text: str | None = None
+        self.hide_idle = False  # top's i: only tasks that used CPU since the last refresh
         self.search_text: str | None = None
         self.tree_view = False
         self.collapsed: set[ProcKey] = set()
@@ -153,6 +155,8 @@ class ProcessTable(ScrollView, can_focus=True):
             procs = [p for p in procs if p.user == self.user]
         if self.filter_text:
             procs = [p for p in procs if matches(p, self.filter_text)]
+        if self.hide_idle:
+            procs = [p for p in procs if p.cpu_percent > 0]
         if self.tree_view:
             tree = build_tree(procs, self._order, self.collapsed)
             self._tree_rows = {r.proc.key: r for r in tree}
@@ -248,6 +252,13 @@ class ProcessTable(ScrollView, can_focus=True):
         self.chosen_columns = visible_columns(self.extra_columns, self.tree_view)
         self._fit_columns()
         self._resort()
+        self.post_message(self.NotesChanged())
+
+    def action_toggle_idle(self) -> None:
+        """top's i: hide the tasks that used no CPU since the last refresh, or show them again."""
+        self.hide_idle = not self.hide_idle
+        self._resort()
+        self.refresh()
         self.post_message(self.NotesChanged())
 
     def action_toggle_command(self) -> None:
