@@ -53,6 +53,17 @@ def test_version_and_help():
     assert r.returncode == 0 and "--format" in r.stdout and "-b" in r.stdout
 
 
+def test_dash_1_gives_a_cpu_line_per_cpu_as_top_1():
+    import psutil
+
+    r = run("-b", "-n", "1", "-1", "-p", str(os.getpid()))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    n = len(psutil.cpu_times(percpu=True))
+    assert [line[:5] for line in lines[2 : 2 + n]] == [f"%Cpu{i}"[:5] for i in range(n)]
+    assert lines[2 + n].startswith("MiB Mem :")
+
+
 def test_batch_text_looks_like_top():
     with MemoryChild(start_mib=5) as child:
         r = run("-b", "-n", "2", "-d", "0.2", "-p", str(child.pid))

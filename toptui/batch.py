@@ -34,6 +34,7 @@ class BatchOptions:
     descending: bool = True
     fmt: str = "text"
     history_s: float = 3600.0
+    per_cpu: bool = False  # -1: a %Cpu line per CPU, as top -1
 
 
 class Stopper(Protocol):
@@ -166,8 +167,8 @@ def frame_json(
     return JsonFrames(ensure_ascii)(frame, procs, history)
 
 
-def frame_text(frame: Frame, procs: list[ProcSample]) -> str:
-    lines = summary_lines(frame.snapshot.system, frame.snapshot.t_wall)
+def frame_text(frame: Frame, procs: list[ProcSample], per_cpu: bool = False) -> str:
+    lines = summary_lines(frame.snapshot.system, frame.snapshot.t_wall, per_cpu=per_cpu)
     lines.append("")
     lines.append(header_line())
     for p in procs:
@@ -231,7 +232,7 @@ def run_batch(
         if opts.fmt == "json":
             out.write(to_json(frame, procs, monitor.history) + "\n")
         else:
-            out.write(frame_text(frame, procs))
+            out.write(frame_text(frame, procs, opts.per_cpu))
         out.flush()
         n += 1
     return 0

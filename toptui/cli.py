@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-b", "--batch", action="store_true", help="batch mode: print, don't draw")
     p.add_argument(
+        "-1",
+        dest="per_cpu",
+        action="store_true",
+        help="a %%Cpu line per CPU in the summary, as top -1 (the 1 key on the screen)",
+    )
+    p.add_argument(
         "-n",
         "--iterations",
         type=_positive_int,
@@ -161,16 +167,27 @@ def _check_pids(pids: list[int]) -> frozenset[int]:
     return frozenset(pids)
 
 
-def _join_sort_values(argv: list[str]) -> list[str]:
-    """Let ``-o -RES`` through: argparse would take ``-RES`` for an option, top does not."""
+# Options whose value may start with '-': a sort field (top's -o -RES) or a number (-d -1, which
+# must get -d's own message, not argparse's "expected one argument": -1 is also an option here).
+_SIGNED_VALUES = {"-o": "", "--sort": "", "-d": "0123456789.", "--delay": "0123456789.",
+                  "-n": "0123456789", "--iterations": "0123456789", "-p": "0123456789",
+                  "--pid": "0123456789", "--history": "0123456789."}  # fmt: skip
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """Let ``-o -RES`` and ``-d -1`` through: argparse would take ``-RES`` and ``-1`` for
+    options, top does not."""
     out: list[str] = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("-o", "--sort") and i + 1 < len(argv) and argv[i + 1][:1] in ("+", "-"):
-            out.append(f"{a}={argv[i + 1]}" if a == "--sort" else f"-o{argv[i + 1]}")
-            i += 2
-            continue
+        follows = argv[i + 1] if i + 1 < len(argv) else ""
+        if a in _SIGNED_VALUES and follows[:1] in ("+", "-") and len(follows) > 1:
+            allowed = _SIGNED_VALUES[a]
+            if not allowed or follows[1] in allowed:
+                out.append(f"{a}={follows}" if a.startswith("--") else f"{a}{follows}")
+                i += 2
+                continue
         out.append(a)
         i += 1
     return out
@@ -188,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from toptui.analyze import main as analyze_main
 
         return analyze_main(argv[1:])
-    args = build_parser().parse_args(_join_sort_values(argv))
+    args = build_parser().parse_args(_join_dash_values(argv))
     try:
         return _run(args)
     except UsageError as exc:
@@ -277,6 +294,7 @@ def _run_batch(
         descending=desc,
         fmt=args.format,
         history_s=args.history,
+        per_cpu=args.per_cpu,
     )
     monitor = Monitor(
         sampler,
@@ -391,6 +409,8 @@ def _run_screen(
         prefs, warning = settings.Settings(), f"{settings.config_path()} is damaged; using defaults"
     if warning:
         _say(warning)
+    if args.per_cpu:
+        prefs.per_cpu = True
     warning = "\n".join(w for w in (warning, record_warning) if w) or None
     app = TopApp(
         interval_s=args.delay,
