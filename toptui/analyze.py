@@ -29,6 +29,7 @@ from typing import IO
 from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
 from toptui.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
+from toptui.monitor import series_verdicts
 from toptui.recording import BOM, HEADER_LINE, RecordingFormatError, RecordingReader
 
 MIB = 1024 * 1024
@@ -333,9 +334,49 @@ def _available() -> float | None:
 
 
 def judge_trace(trace: Trace, available: float | None) -> Result:
-    v = judge(trace.t, trace.rss, available_bytes=available)
-    ex = exhaustion_seconds(v, available) if available is not None else None
-    return Result(trace, v, ex)
+    """The verdict the screen would show after the trace's last sample."""
+    return judge_traces([trace], available)[0]
+
+
+def judge_traces(traces: list[Trace], available: float | None) -> list[Result]:
+    """Each trace's verdict as the screen would show it after its last sample.
+
+    Every series is played through the screen's own history, judging schedule and verdict state
+    machine (:func:`toptui.monitor.series_verdicts`), so a file holding the first N samples of a
+    series gets the verdict shown at sample N. Traces that are prefixes of a longer one in the
+    same run (a scorer's growing prefixes) are read off that one's single replay: the verdict at
+    a sample depends only on the samples up to it.
+    """
+    by_start: dict[tuple[float, float], list[int]] = {}
+    for i, tr in enumerate(traces):
+        if len(tr.t):
+            by_start.setdefault((tr.t[0], tr.rss[0]), []).append(i)
+    verdicts: dict[int, GrowthVerdict | None] = {}
+    for group in by_start.values():
+        group.sort(key=lambda i: len(traces[i].t), reverse=True)
+        heads: list[tuple[int, list[int]]] = []
+        for i in group:
+            tr, n = traces[i], len(traces[i].t)
+            for h, members in heads:
+                head = traces[h]
+                if list(head.t[:n]) == list(tr.t) and list(head.rss[:n]) == list(tr.rss):
+                    members.append(i)
+                    break
+            else:
+                heads.append((i, [i]))
+        for h, members in heads:
+            head = traces[h]
+            got = series_verdicts(
+                head.t, head.rss, [len(traces[i].t) for i in members], available=available
+            )
+            for i in members:
+                verdicts[i] = got[len(traces[i].t)]
+    out = []
+    for i, tr in enumerate(traces):
+        v = verdicts.get(i) or judge(tr.t, tr.rss, available_bytes=available)
+        ex = exhaustion_seconds(v, available) if available is not None else None
+        out.append(Result(tr, v, ex))
+    return out
 
 
 def _ordered(results: list[Result]) -> list[Result]:
@@ -546,20 +587,25 @@ def _run(
     if available is None:
         available = _available()
     failed = False
-    per_input: list[tuple[str, list[Result] | None]] = []
+    loaded_inputs: list[tuple[str, list[Trace] | None]] = []
     for path in paths:
         try:
             loaded = load(path)
         except InputError as exc:
             _say(str(exc))
             failed = True
-            per_input.append((path, None))
+            loaded_inputs.append((path, None))
             continue
         if loaded.problem is not None:
             _say(str(loaded.problem))
             failed = True
         traces = [t for t in loaded.traces if pids is None or t.pid in pids]
-        per_input.append((path, _ordered([judge_trace(t, available) for t in traces])))
+        loaded_inputs.append((path, traces))
+    judged = iter(judge_traces([t for _, ts in loaded_inputs if ts for t in ts], available))
+    per_input: list[tuple[str, list[Result] | None]] = [
+        (path, _ordered([next(judged) for _ in ts]) if ts is not None else None)
+        for path, ts in loaded_inputs
+    ]
     results = [r for _, rs in per_input if rs for r in rs]
     if pids is not None and not results and not failed:
         _say(f"no process with pid {', '.join(map(str, sorted(pids)))} in the inputs")

@@ -25,20 +25,36 @@ from __future__ import annotations
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Protocol
 
 from toptui.analysis.growth import GrowthVerdict, judge
+from toptui.analysis.verdict_state import VerdictState
 from toptui.history import History
-from toptui.model import ProcKey, Snapshot
-from toptui.sampling.sampler import Sampler
+from toptui.model import (
+    CpuStates,
+    MemoryStats,
+    ProcKey,
+    ProcSample,
+    Snapshot,
+    SystemStats,
+    TaskCounts,
+)
 
 NO_LEAK = "no_leak"
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
 # is below this holds nothing for it to find.
 QUIET_BYTES = 256 * 1024
 JUDGE_BUDGET_S = 0.010  # CPU for full detector runs per refresh (then the rest wait a tick)
+# A process is judged on the first sample at least the judging period, less this share of the
+# sampling interval, after the sample of its last judgement: sampling jitter must not skip a tick.
+DUE_SHARE = 0.5
+# A judgement postponed by the budget runs later on the history as it was at its own sample, so
+# the verdicts do not depend on the machine's load; one postponed for longer than this (seconds:
+# the machine cannot keep up for a minute) jumps to the present instead.
+MAX_LAG_S = 60.0
 
 
 def _minutes(s: float) -> str:
@@ -67,12 +83,23 @@ class SnapshotSink(Protocol):
     def record(self, snap: Snapshot) -> None: ...
 
 
+class Source(Protocol):
+    """Where snapshots come from: the live sampler, a replay, or a test's own series.
+
+    ``live`` is true only when the snapshots are of this machine now (toptui's own pid is then in
+    them, and treated as such)."""
+
+    live: bool
+
+    def sample(self) -> Snapshot: ...
+
+
 class Monitor:
-    """Owns a sampler, the history and the latest verdicts; call :meth:`step` once per tick."""
+    """Owns a source, the history and the latest verdicts; call :meth:`step` once per tick."""
 
     def __init__(
         self,
-        sampler: Sampler | None = None,
+        sampler: Source | None = None,
         history: History | None = None,
         *,
         interval_s: float = 1.0,
@@ -80,14 +107,21 @@ class Monitor:
         judge_every_s: float = 5.0,
         recorder: SnapshotSink | None = None,
     ) -> None:
-        self.sampler = sampler if sampler is not None else Sampler()
+        if sampler is None:
+            from toptui.sampling.sampler import Sampler  # psutil: only for a live monitor
+
+            sampler = Sampler()
+        self.sampler = sampler
         # `is not None`: an empty History is falsy (it has a length), yet it is the caller's.
         self.history = (
             history if history is not None else History(history_s=history_s, interval_s=interval_s)
         )
         self.judge_every_s = judge_every_s
+        self.interval_s = interval_s
         self.verdicts: dict[ProcKey, GrowthVerdict] = {}
-        self._judged_at: dict[ProcKey, float] = {}
+        self._states: dict[ProcKey, VerdictState] = {}
+        # Per identity: the sample time at which its next judgement is due (see _judge_due).
+        self._due_at: dict[ProcKey, float] = {}
         self._quiet: set[ProcKey] = set()  # last judged on a window with RES range < QUIET_BYTES
         self.judge_budget_s = JUDGE_BUDGET_S
         self.judged = 0  # full detector runs so far (the rest were quiet and refreshed)
@@ -96,13 +130,12 @@ class Monitor:
         self.recorder = recorder
         # The last recording error, for the UI to show once; sampling goes on without recording.
         self.record_error: str | None = None
-        # toptui itself, when watching this machine (not a replay): see _judge_own.
         # toptui's own pid when sampling live (a replay's pids are the recording's), else None.
-        self.own_pid = os.getpid() if isinstance(self.sampler, Sampler) else None
+        self.own_pid = os.getpid() if getattr(self.sampler, "live", False) else None
         self._started: float | None = None
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
-        """Take one snapshot, record it, re-judge what is due (and ``urgent`` keys), return it."""
+        """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
         snap = self.sampler.sample()
         return self.ingest(snap, urgent)
 
@@ -121,23 +154,34 @@ class Monitor:
         self.last = frame
         return frame
 
-    def _judge(self, key: ProcKey, available: float | None) -> GrowthVerdict | None:
-        """Run the detector on the window; remember whether that window was quiet."""
+    def _judge(self, key: ProcKey, due: float, available: float | None) -> float | None:
+        """Judge the window as it was at the first sample at or after ``due`` (seconds), and
+        advance the shown state; returns that sample's time, or None if there is none."""
         data = self.history.res_series(key)
-        if data is None:
+        if data is None or not data[0]:
             return None
         t, res = data
+        k = bisect_left(t, due)
+        if k >= len(t):
+            return None
+        latest = k == len(t) - 1
+        if not latest:  # postponed: the samples up to its own
+            t, res = t[: k + 1], res[: k + 1]
         if key[0] == self.own_pid:
-            verdict = self._judge_own(t, res, available)
+            raw = self._judge_own(t, res, available)
         else:
-            verdict = judge(t, res, available_bytes=available)
+            raw = judge(t, res, available_bytes=available)
         self.judged += 1
-        if res and max(res) - min(res) < QUIET_BYTES:
+        if max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
         else:
             self._quiet.discard(key)
-        self.verdicts[key] = verdict = self._counted(key, verdict)
-        return verdict
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = VerdictState()
+        shown = state.update(t[-1], raw, t, res)
+        self.verdicts[key] = self._counted(key, shown) if latest else shown
+        return t[-1]
 
     def _judge_own(
         self, t: list[float], res: list[float], available: float | None
@@ -179,54 +223,141 @@ class Monitor:
             self.verdicts[key] = replace(prev, samples=s.samples, window_s=s.window_s)
         return True
 
+    def _forget(self, key: ProcKey) -> None:
+        self.verdicts.pop(key, None)
+        self._states.pop(key, None)
+        self._due_at.pop(key, None)
+        self._quiet.discard(key)
+
     def _judge_due(self, snap: Snapshot, urgent: set[ProcKey]) -> None:
+        """Judge every process whose judgement is due, in sample-time order, within the budget.
+
+        The schedule is a function of the samples alone: a process is first judged at its second
+        sample, then at the first sample about ``judge_every_s`` (less DUE_SHARE of the interval)
+        after the sample
+        of its last judgement. What the budget postpones keeps its own sample time and is judged
+        later on the history as it was then (oldest first, several per process if need be), so
+        the shown verdict for a sample is the same whatever the load; :func:`replay_verdicts`
+        (analyze) follows the same schedule with no budget.
+        """
         now = snap.t_mono
         if self._started is None:
             self._started = now
-        every = self.judge_every_s
-        judged_at = self._judged_at
+        gap = max(0.0, self.judge_every_s - DUE_SHARE * self.interval_s)
+        due_at = self._due_at
         history = self.history
         available = float(snap.system.memory.available)
         alive = set()
-        due: list[tuple[float, ProcKey, int]] = []
+        due: list[tuple[int, float, ProcKey]] = []
         for p in snap.procs:
             key = p.key
             if p.state == "Z":
                 # Exited, not yet reaped: no memory to judge, and its last verdict (a leak, say)
                 # must not stay on show for as long as its parent leaves it unreaped.
-                if self.verdicts.pop(key, None) is not None:
-                    judged_at.pop(key, None)
-                    self._quiet.discard(key)
+                self._forget(key)
                 continue
             alive.add(key)
-            last = judged_at.get(key)
-            if key in urgent:
-                if self._judge(key, available) is not None:
-                    judged_at[key] = now
-            elif last is None:
-                # Never judged: first in line (it is cheap: collecting), from its second sample
-                # on; one sample is no trend, and at start-up that is every process.
+            at = due_at.get(key)
+            if at is None:
+                # One sample is no trend, and at start-up that is every process: from the second.
                 h = history.get(key)
-                if h is not None and len(h) >= 2:
-                    due.append((-1.0, key, p.pid))
-            elif now - last >= every:
-                due.append((last, key, p.pid))
+                if h is None or len(h) < 2:
+                    continue
+                at = due_at[key] = now
+            if at <= now:
+                if now - at > MAX_LAG_S:
+                    at = due_at[key] = now
+                due.append((0 if key in urgent else 1, at, key))
         due.sort()
         clock = time.thread_time
         deadline = clock() + self.judge_budget_s
         full = 0
-        for last, key, pid in due:
-            if self._refresh_quiet(key):
-                judged_at[key] = now
-                continue
-            if full and clock() > deadline:
-                continue  # over budget: stays due, and is among the first next tick
-            if self._judge(key, available) is None:
-                continue
-            full += 1
-            # Offset the next judgement by pid so processes spread over the judging period.
-            judged_at[key] = now - ((pid % 7) / 7.0 * every if last < 0 else 0.0)
+        for urgency, at, key in due:
+            free = urgency == 0  # the process on screen: one judgement beyond the budget
+            while at <= now:
+                if self._refresh_quiet(key):  # still no_leak, whatever sample it was due at
+                    due_at[key] = now + gap
+                    break
+                if full and clock() >= deadline:
+                    break  # over budget: stays due at its own sample, first in line next tick
+                judged_at = self._judge(key, at, available)
+                if judged_at is None:
+                    due_at.pop(key, None)
+                    break
+                if free:
+                    free = False
+                else:
+                    full += 1
+                due_at[key] = at = judged_at + gap
+        for key in [k for k in self._states if k not in alive and k not in self.history]:
+            self._forget(key)
         for key in [k for k in self.verdicts if k not in alive and k not in self.history]:
-            del self.verdicts[key]
-            judged_at.pop(key, None)
-            self._quiet.discard(key)
+            self._forget(key)
+
+
+def judge_every_for(interval_s: float) -> float:
+    """The judging period for a sampling interval: every sample, between 0.5 s and 5 s apart."""
+    return min(5.0, max(interval_s, 0.5))
+
+
+_NO_SYSTEM = SystemStats(
+    uptime_s=0.0, load=(0.0, 0.0, 0.0), users=0, cpu=CpuStates(),
+    memory=MemoryStats(0, 0, 0, 0, 0, 0, 0), tasks=TaskCounts(), recorded=True,
+)  # fmt: skip
+
+
+def series_verdicts(
+    t: Sequence[float],
+    rss: Sequence[float],
+    lengths: Iterable[int],
+    history_s: float = 3600.0,
+    available: float | None = None,
+) -> dict[int, GrowthVerdict | None]:
+    """The verdict the screen would show after each of ``lengths`` samples of one series.
+
+    The series goes through the same history (and its compaction), judging schedule and state
+    machine as a live process sampled at the series' own times, with no CPU budget: so the answer
+    for the first N samples is the same as for a file holding only those N samples.
+    """
+    n = len(t)
+    wanted = sorted({min(max(0, k), n) for k in lengths})
+    out: dict[int, GrowthVerdict | None] = dict.fromkeys(wanted)
+    if n == 0:
+        return out
+    dts = sorted(b - a for a, b in pairwise(t) if b > a)
+    interval = dts[len(dts) // 2] if dts else 1.0
+    history = History(history_s=history_s, interval_s=interval)
+    monitor = Monitor(
+        _NoSource(), history, judge_every_s=judge_every_for(interval), interval_s=interval
+    )
+    monitor.judge_budget_s = float("inf")
+    system = _NO_SYSTEM
+    if available is not None:
+        a = int(available)
+        system = replace(_NO_SYSTEM, memory=MemoryStats(a, a, a, 0, 0, 0, 0))
+    key: ProcKey = (1, 0)
+    stops = iter(wanted)
+    stop = next(stops, None)
+    while stop == 0:
+        stop = next(stops, None)
+    last = float("-inf")
+    for i, (ti, xi) in enumerate(zip(t, rss, strict=True)):
+        if ti > last:  # as the history does: times must increase
+            res = int(xi)
+            proc = ProcSample(key, 1, 0, "", "", "", "S", 20, 0, 1, res, res, 0, 0.0, 0.0, 0.0,
+                              0.0)  # fmt: skip
+            monitor.ingest(Snapshot(float(ti), float(ti), 0.0, system, (proc,)))
+            last = ti
+        while stop is not None and stop == i + 1:
+            out[stop] = monitor.verdicts.get(key)
+            stop = next(stops, None)
+    return out
+
+
+class _NoSource:
+    """A monitor fed with :meth:`Monitor.ingest` only."""
+
+    live = False
+
+    def sample(self) -> Snapshot:  # pragma: no cover - never called
+        raise RuntimeError("fed by ingest")

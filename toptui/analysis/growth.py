@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, pairwise, repeat
 from typing import Literal
 
-Verdict = Literal["leak", "no_leak", "collecting"]
+#: "rising" is never the detector's own answer: the verdict state machine
+#: (toptui.analysis.verdict_state) shows it while fresh growth is not yet confirmed.
+Verdict = Literal["leak", "no_leak", "collecting", "rising"]
 
 KIB = 1024.0
 MIB = 1024.0 * KIB
@@ -151,6 +153,10 @@ def _dur(s: float) -> str:
     if s < 3600:
         return f"{int(s // 60)}m{int(s % 60):02d}s"
     return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+fmt_size = _size
+fmt_duration = _dur
 
 
 def _phi(z: float) -> float:

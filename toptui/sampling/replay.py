@@ -69,6 +69,8 @@ class ReplaySampler:
     :class:`toptui.recording.RecordingError` (an OSError, one line) when it cannot be read.
     """
 
+    live = False  # a recording: its pids are not this machine's
+
     def __init__(self, path: str | os.PathLike[str], pids: Iterable[int] | None = None) -> None:
         self.path = os.fspath(path)
         self._only = frozenset(pids) if pids else None  # like top -p: only these processes

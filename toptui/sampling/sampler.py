@@ -66,6 +66,8 @@ class _UserNames:
 class Sampler:
     """Takes snapshots; ``pids`` (optional) restricts which processes are read at all."""
 
+    live = True  # snapshots of this machine now (the monitor's Source protocol)
+
     def __init__(self, pids: Iterable[int] | None = None, clock: Callable[[], float] | None = None):
         self._only = frozenset(pids) if pids else None
         self._clock = clock or time.monotonic

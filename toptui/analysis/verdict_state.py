@@ -1,0 +1,203 @@
+"""What the screen shows over time: a state machine on top of the pure detector.
+
+The detector (:func:`toptui.analysis.growth.judge`) answers for one window of history. Judged
+again a second later, on a window one sample longer, it may answer otherwise: a collection just
+happened, a burst hides the floor, a leak that slowed looks like a warm-up for a while. A monitor
+is read at the moment someone looks, so what it shows must not flicker. This module decides what
+is *shown*, from the detector's successive answers and the memory floor itself:
+
+``collecting``
+    not enough history yet (the detector's own answer).
+``no_leak``
+    the detector finds no steady growth, or a flagged leak's floor has stopped rising.
+``rising``
+    the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row:
+    shown quietly, like an alert that is pending before it fires. Not a leak: JSON names it,
+    ``analyze --fail-on-leak`` does not fail on it.
+``leak``
+    entered when the detector has found steady growth at every judgement for ``CONFIRM_S``
+    seconds. It then stays while the floor keeps rising, whatever single judgements say, and is
+    cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds (growth
+    stopped), or when the process exits (the caller drops its state).
+
+The floor at time t is the lowest sample of the last ``FLOOR_S`` seconds: a GC collection, a burst
+of short-lived allocations or noise never raises it, and retained memory does. It counts as a new
+high when it exceeds the last counted high by ``RISE_FRAC`` of what the leak's flagged rate adds
+in ``CLEAR_S`` (and at least ``RISE_MIN_BYTES``), so a slow wander does not hold a flag.
+
+Everything here is a function of the samples and of the times they were taken: the same series
+judged at the same sample times gives the same states, whatever the machine's load. Pure: no
+clock, no Textual, no psutil.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from toptui.analysis.growth import GrowthVerdict, fmt_duration, fmt_size
+
+#: The detector must say "leak" at every judgement for this long before the flag is raised
+#: (until then the state is "rising"). Short: the detector already demands minutes of evidence;
+#: this only keeps a single judgement that tips over from flashing a flag.
+CONFIRM_S = 10.0
+#: Evidence for a flag is time the detector said "leak"; time it said otherwise takes it back at
+#: this rate, so a single judgement that tips over now and then never adds up to a flag.
+FORGET_RATE = 1.0
+#: A flagged leak is cleared once its floor has made no new high for this long: "growth stopped".
+#: Long enough for a GC runtime that collects every ~80 s and for leaks that grow in steps up to a
+#: minute apart; short enough that a cache which filled in a straight line is cleared soon after
+#: it levels off.
+CLEAR_S = 120.0
+#: Sooner when the detector has also found no steady growth for this long.
+AGREE_S = 90.0
+#: The floor is the lowest sample in this trailing window (seconds).
+FLOOR_S = 15.0
+#: A new high must add this share of the least growth that counts (max(1 MiB, 1% of the floor)):
+#: a slow wander or a few pages of noise are not growth, and a leak at the least rate that counts
+#: (1 KiB/s) still adds it well within CLEAR_S.
+RISE_FRAC = 0.1
+RISE_MIN_BYTES = 1024.0 * 1024.0
+#: Memory before the growth: the floor of this many seconds before the flag. A floor that falls
+#: back to within GIVE_BACK_FRAC of the least growth that counts (max(1 MiB, 1%)) above it gave
+#: the growth back (a collection, the end of a burst or of an oscillation's rise): not a leak.
+REF_S = 60.0
+GIVE_BACK_FRAC = 0.25
+GIVE_BACK_MIN_BYTES = 1024.0 * 1024.0
+#: The floor of a stretch of samples: this low quantile (robust to a single dip).
+FLOOR_QUANTILE = 0.1
+
+
+def _low(values: list[float]) -> float:
+    values = sorted(values)
+    return values[int(FLOOR_QUANTILE * len(values))]
+
+
+@dataclass(slots=True)
+class VerdictState:
+    """One process identity's shown state; feed it every judgement in sample order."""
+
+    shown: str = "collecting"
+    evidence: float = 0.0  # seconds of detector "leak"s, less what later answers took back
+    last_t: float | None = None  # sample time of the previous judgement
+    raw_other_since: float | None = None  # since when the detector has said something else
+    last_leak: GrowthVerdict | None = None  # the detector's latest "leak" while flagged
+    flagged_at: float | None = None
+    high: float = float("-inf")  # the floor's last counted high (bytes) and when it was reached
+    high_t: float = float("-inf")
+    seen_t: float = float("-inf")  # floors are known up to this sample time
+    gave_back: bool = False
+    rise_step: float = 0.0
+    given_back_at: float = float("-inf")  # a floor at or below this gave the growth back
+    _window: deque[tuple[float, float]] | None = None  # the samples of the last FLOOR_S
+
+    def update(
+        self, t: float, raw: GrowthVerdict, times: Sequence[float], values: Sequence[float]
+    ) -> GrowthVerdict:
+        """The verdict to show as of sample time ``t``, given the detector's answer ``raw`` on
+        the window ending there and that window's samples (``times``/``values``)."""
+        dt = 0.0 if self.last_t is None else max(0.0, t - self.last_t)
+        self.last_t = t
+        if raw.verdict == "leak":
+            self.evidence += dt
+            self.raw_other_since = None
+        else:
+            self.evidence = max(0.0, self.evidence - FORGET_RATE * dt)
+            if self.raw_other_since is None:
+                self.raw_other_since = t
+        if self.shown == "leak":
+            self._follow_floor(times, values, t)
+            if raw.verdict == "leak":
+                self.last_leak = raw
+            return self._held(t, raw)
+        if raw.verdict != "leak":
+            self.shown = raw.verdict
+            return raw
+        if self.evidence < CONFIRM_S:
+            self.shown = "rising"
+            wait = CONFIRM_S - self.evidence
+            return replace(
+                raw,
+                verdict="rising",
+                reasons=(f"growing: a leak if it goes on for {fmt_duration(wait)} more",
+                         *raw.reasons),
+            )  # fmt: skip
+        self.shown = "leak"
+        self.last_leak = raw
+        self.flagged_at = t
+        self.gave_back = False
+        # where memory was before the growth: the floor of the REF_S before the flag
+        k = bisect_left(times, t - REF_S)
+        before = [float(v) for v in values[k:]]
+        ref = _low(before) if before else 0.0
+        self.given_back_at = ref + GIVE_BACK_FRAC * max(GIVE_BACK_MIN_BYTES, 0.01 * ref)
+        # the floor as of the flag: the last FLOOR_S of samples
+        k = bisect_left(times, t - FLOOR_S)
+        recent = zip(times[k:], values[k:], strict=True)
+        self._window = deque((float(a), float(b)) for a, b in recent)
+        self.high = _low([v for _, v in self._window]) if self._window else float("-inf")
+        self.rise_step = RISE_FRAC * max(RISE_MIN_BYTES, 0.01 * self.high)
+        self.high_t = self.seen_t = t  # the flag itself is the first evidence
+        return raw
+
+    def _follow_floor(self, times: Sequence[float], values: Sequence[float], t: float) -> None:
+        """Advance the floor over the samples after ``seen_t``, up to ``t``: note each new high,
+        and whether it fell back to where it was before the flag."""
+        window = self._window
+        assert window is not None and self.last_leak is not None
+        step = self.rise_step
+        n = len(times)
+        start = self.seen_t
+        i = n
+        while i > 0 and times[i - 1] > start:
+            i -= 1
+        for k in range(i, n):
+            tk = times[k]
+            if tk > t:
+                break
+            window.append((tk, float(values[k])))
+            while window[0][0] < tk - FLOOR_S:
+                window.popleft()
+            self.seen_t = tk
+            floor = _low([v for _, v in window])
+            if floor >= self.high + step:
+                self.high, self.high_t = floor, tk
+            self.gave_back = floor <= self.given_back_at
+
+    def _held(self, t: float, raw: GrowthVerdict) -> GrowthVerdict:
+        flat = t - self.high_t
+        why = ""
+        if self.gave_back and raw.verdict != "leak":
+            why = "memory fell back to where it was before it grew: not kept"
+        elif (
+            self.raw_other_since is not None
+            and t - self.raw_other_since >= AGREE_S
+            and flat >= AGREE_S
+        ):
+            why = (
+                f"flat for {fmt_duration(flat)} and no steady growth for "
+                f"{fmt_duration(t - self.raw_other_since)}: growth stopped"
+            )
+        elif flat >= CLEAR_S and raw.verdict != "leak":
+            why = f"flat for {fmt_duration(flat)}: growth stopped (floor {fmt_size(self.high)})"
+        if why:
+            self.shown = "no_leak"
+            self.last_leak = None
+            self.flagged_at = None
+            self._window = None
+            base = raw if raw.verdict == "no_leak" else replace(raw, verdict="no_leak")
+            return replace(base, onset_s=None, reasons=(why, *raw.reasons))
+        last = self.last_leak
+        assert last is not None
+        if raw.verdict == "leak":
+            return raw
+        ago = "just now" if flat < 1 else f"{fmt_duration(flat)} ago"
+        why = f"still rising: the floor reached a new high {ago}"
+        return replace(
+            last,
+            window_s=raw.window_s,
+            samples=raw.samples,
+            reasons=(why, f"detector alone: {'; '.join(raw.reasons[:2])}", *last.reasons),
+        )
