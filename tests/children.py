@@ -11,7 +11,14 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from types import TracebackType
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# How long a test waits for something it is sure will happen: generous, since a loaded machine
+# only delays it (the wait ends as soon as it happens, so a quiet machine does not pay for this).
+WAIT_S = 60.0
 
 CHILD_CODE = r"""
 import sys
@@ -35,6 +42,36 @@ def statm_bytes(pid: int) -> tuple[int, int, int]:
     with open(f"/proc/{pid}/statm") as f:
         size, res, shr = f.read().split()[:3]
     return int(size) * page, int(res) * page, int(shr) * page
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    """/proc/PID/stat after the command name (which may hold spaces and parentheses)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime in clock ticks, as the kernel counts them: the oracle for %CPU and TIME+.
+
+    The sum never goes down, so two reads around a sweep bound what the sweep read."""
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+
+
+def proc_state(pid: int) -> str:
+    """The state letter from /proc/PID/stat (S asleep, R running, T stopped, Z zombie)."""
+    return _stat_fields(pid)[0].decode()
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` if it still does not after
+    ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not so after {timeout:.0f} s")
+        time.sleep(0.01)
 
 
 def find_proc(snapshot, pid: int):
@@ -82,7 +119,7 @@ class MemoryChild:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait(timeout=10)
+        self.proc.wait(timeout=WAIT_S)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 with contextlib.suppress(BrokenPipeError):  # killed before reading it all

@@ -7,7 +7,15 @@ import sys
 import time
 
 import pytest
-from children import MemoryChild, find_proc, statm_bytes
+from children import (
+    CLK_TCK,
+    MemoryChild,
+    cpu_ticks,
+    find_proc,
+    proc_state,
+    statm_bytes,
+    wait_until,
+)
 
 from toptui.sampling.sampler import Sampler
 
@@ -50,15 +58,38 @@ def test_identity_is_pid_and_start_time():
         assert abs(p.create_time - time.time()) < 60
 
 
-def test_cpu_percent_of_a_busy_child():
+def test_cpu_figures_of_a_busy_child_are_its_own_counters():
+    """TIME+ is the child's utime + stime, %CPU their rise over the sampler's own interval.
+
+    Checked against the kernel's counters read just before and after each sweep, not against a
+    share of a second: a loaded machine gives the child less CPU, which changes the figures but
+    not whether they are right.
+    """
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        sampler = Sampler(pids=[busy.pid])
-        sampler.sample()
-        time.sleep(1.0)
+        stamps: list[float] = []
+
+        def clock() -> float:  # the sampler's clock, noted: the interval it divides by
+            stamps.append(time.monotonic())
+            return stamps[-1]
+
+        sampler = Sampler(pids=[busy.pid], clock=clock)
+        lo = cpu_ticks(busy.pid)
+        first = find_proc(sampler.sample(), busy.pid)
+        hi = cpu_ticks(busy.pid)
+        ticks1 = round(first.cpu_time * CLK_TCK)
+        assert lo <= ticks1 <= hi
+        assert first.cpu_percent == 0.0  # no interval yet
+        wait_until(lambda: cpu_ticks(busy.pid) > hi, "the busy child has run since the sweep")
+        lo = cpu_ticks(busy.pid)
         p = find_proc(sampler.sample(), busy.pid)
-        assert 50.0 <= p.cpu_percent <= 105.0
-        assert p.state == "R"
+        hi = cpu_ticks(busy.pid)
+        ticks2 = round(p.cpu_time * CLK_TCK)
+        assert lo <= ticks2 <= hi
+        interval = stamps[1] - stamps[0]
+        assert p.cpu_percent == pytest.approx((ticks2 - ticks1) / CLK_TCK / interval * 100.0)
+        assert p.cpu_percent > 0.0  # ticks2 >= lo > ticks1
+        assert p.state == "R"  # running or waiting for a CPU: a busy loop never sleeps
     finally:
         busy.kill()
         busy.wait()
@@ -79,13 +110,8 @@ def test_vanishing_processes_never_escape():
 
 def test_zombie_is_a_row_not_an_error():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with open(f"/proc/{child.pid}/stat", "rb") as f:
-            if b") Z " in f.read():
-                break
-        time.sleep(0.05)
     try:
+        wait_until(lambda: proc_state(child.pid) == "Z", "the child has exited, unreaped")
         snap = Sampler(pids=[child.pid]).sample()
         z = find_proc(snap, child.pid)
         assert z.state == "Z"

@@ -5,10 +5,9 @@ import pwd
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from children import MemoryChild, find_proc, statm_bytes
+from children import MemoryChild, cpu_ticks, find_proc, proc_state, statm_bytes, wait_until
 
 from toptui.sampling import procfs
 from toptui.sampling.sampler import Sampler
@@ -19,9 +18,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 def test_an_idle_process_keeps_its_row_and_its_figures():
     with MemoryChild(start_mib=8) as child:
         sampler = Sampler(pids=[child.pid])
-        time.sleep(0.2)  # let it settle into its read of stdin
+        wait_until(lambda: proc_state(child.pid) == "S", "the child is asleep in its read")
         first = find_proc(sampler.sample(), child.pid)
-        time.sleep(0.1)
         again = find_proc(sampler.sample(), child.pid)
         assert again is first  # nothing moved: last sweep's (frozen) row, not a new one
         assert (again.virt, again.res, again.shr) == statm_bytes(child.pid)
@@ -43,16 +41,16 @@ def test_cpu_drops_to_zero_once_a_process_stops_running():
     try:
         sampler = Sampler(pids=[busy.pid])
         sampler.sample()
-        time.sleep(0.5)
-        assert find_proc(sampler.sample(), busy.pid).cpu_percent > 20
+        swept = cpu_ticks(busy.pid)
+        wait_until(lambda: cpu_ticks(busy.pid) > swept, "the busy child has run since the sweep")
+        assert find_proc(sampler.sample(), busy.pid).cpu_percent > 0
         os.kill(busy.pid, signal.SIGSTOP)
-        time.sleep(0.2)
+        wait_until(lambda: proc_state(busy.pid) == "T", "the child has stopped")
         sampler.sample()  # the interval in which it stopped
-        time.sleep(0.2)
-        stopped = find_proc(sampler.sample(), busy.pid)  # stat unchanged since: reused, CPU 0
+        stopped = find_proc(sampler.sample(), busy.pid)  # stat unchanged since: CPU 0
         assert stopped.state == "T"
         assert stopped.cpu_percent == 0.0
-        assert find_proc(sampler.sample(), busy.pid) is stopped
+        assert find_proc(sampler.sample(), busy.pid) is stopped  # and from then on reused
     finally:
         busy.kill()
         busy.wait()
@@ -94,6 +92,29 @@ def test_a_long_command_line_is_read_whole():
         child.wait()
 
 
+def _footprints() -> dict[str, bytes]:
+    """Per process (by pid directory name): its stat and statm, and the CPU time in nanoseconds
+    of each of its threads (schedstat), as they read now. A process whose footprint is the same
+    at two moments did not run in between, so nothing of it changed meanwhile either (its stat's
+    tick counts are too coarse to tell that: a wake-up shorter than a tick leaves them alone)."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            parts = []
+            for path in (f"/proc/{name}/stat", f"/proc/{name}/statm"):
+                with open(path, "rb") as f:
+                    parts.append(f.read())
+            for tid in sorted(os.listdir(f"/proc/{name}/task")):
+                with open(f"/proc/{name}/task/{tid}/schedstat", "rb") as f:
+                    parts.append(tid.encode() + b" " + f.read())
+        except OSError:
+            continue  # gone meanwhile (or no schedstat in this kernel: then nothing is compared)
+        out[name] = b"|".join(parts)
+    return out
+
+
 def test_many_sweeps_agree_with_a_fresh_sampler():
     # The cached rows of a long-lived sampler equal what a brand-new one reads.
     with MemoryChild(start_mib=2) as child:
@@ -101,15 +122,25 @@ def test_many_sweeps_agree_with_a_fresh_sampler():
         for _ in range(3):
             old.sample()
         child.grow(3)
-        time.sleep(0.2)  # settled: nothing of it moves between the two sweeps below
+        wait_until(lambda: proc_state(child.pid) == "S", "the child is asleep in its read")
+        before = _footprints()
         cached = {p.key: p for p in old.sample().procs}
         fresh = {p.key: p for p in Sampler().sample().procs}
+        after = _footprints()
         mine = child.pid
         key = next(k for k in fresh if k[0] == mine)
         for attr in ("virt", "res", "shr", "nice", "threads", "user", "command", "name"):
             assert getattr(cached[key], attr) == getattr(fresh[key], attr), attr
-        quiet = [k for k in cached.keys() & fresh.keys() if cached[k].cpu_percent == 0.0]
-        same = [
-            k for k in quiet if (cached[k].res, cached[k].virt) == (fresh[k].res, fresh[k].virt)
-        ]
-        assert len(same) >= 0.9 * len(quiet)  # the rest moved between the two sweeps
+        # Every process that did not run from before the long-lived sampler's sweep to after the
+        # fresh one's (most of the machine, the child too): whatever the cache reused, its
+        # figures are the files'. Processes that ran meanwhile may differ, and are not compared.
+        still = {n for n, raw in before.items() if after.get(n) == raw}
+        if os.path.exists("/proc/self/schedstat"):
+            assert str(mine) in still
+        both = [k for k in cached.keys() & fresh.keys() if str(k[0]) in still]
+        figures = ("virt", "res", "shr", "mem_percent", "cpu_time", "state", "name", "ppid",
+                   "priority", "nice", "threads")  # fmt: skip
+        for k in both:
+            assert [getattr(cached[k], a) for a in figures] == [
+                getattr(fresh[k], a) for a in figures
+            ], k
