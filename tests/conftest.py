@@ -21,10 +21,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from children import WAIT_S
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPTUI = [sys.executable, "-m", "toptui"]
 LINUX = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+# The folder beside the checkout that holds the labelled traces (CI lays a copy there).
+SHARED = ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+# -- tests that need ../shared ---------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A test marked ``needs_shared`` whose files are missing skips on a developer's machine, but
+    fails under CI=true: there a missing or broken copy of the traces must not pass unnoticed."""
+    for mark in item.iter_markers("needs_shared"):
+        missing = [str(SHARED / rel) for rel in mark.args if not (SHARED / rel).exists()]
+        if missing:
+            why = f"needs {', '.join(missing)}, which is not there"
+            if IN_CI:
+                pytest.fail(f"{why} (CI=true: a missing ../shared is a failure)", pytrace=False)
+            pytest.skip(why)
 
 
 class PtyApp:
@@ -87,7 +107,7 @@ class PtyApp:
         with self._lock:
             return bytes(self._out)
 
-    def wait_output(self, needle: bytes, timeout: float = 20.0, start: int = 0) -> int:
+    def wait_output(self, needle: bytes, timeout: float = WAIT_S, start: int = 0) -> int:
         """Wait until ``needle`` appears at or after ``start``; its offset."""
         end = time.monotonic() + timeout
         while True:
@@ -124,7 +144,7 @@ class PtyApp:
                 self.status = os.waitstatus_to_exitcode(status)
         return self.status
 
-    def wait(self, timeout: float = 20.0) -> int:
+    def wait(self, timeout: float = WAIT_S) -> int:
         end = time.monotonic() + timeout
         while self.poll() is None:
             if time.monotonic() > end:
@@ -248,7 +268,7 @@ def odd_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OddProce
         p = subprocess.Popen(["true"])  # never waited for until teardown: a zombie
         odd.popens.append(p)
         odd.zombie = p.pid
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + WAIT_S
         while not (_state(odd.zombie) == "Z" and _state(odd.stopped) == "T"):
             assert time.monotonic() < deadline, "zombie / stopped child did not settle"
             time.sleep(0.02)
@@ -257,7 +277,7 @@ def odd_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OddProce
         for p in odd.popens:
             if p.poll() is None:
                 p.kill()
-            p.wait(timeout=10)
+            p.wait(timeout=WAIT_S)
             if p.stdout is not None:
                 p.stdout.close()
 
@@ -312,8 +332,8 @@ def churn() -> Iterator[Churn]:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        reader.join(timeout=10)
+        proc.wait(timeout=WAIT_S)
+        reader.join(timeout=WAIT_S)
         if proc.stdout is not None:
             proc.stdout.close()
 
