@@ -2,13 +2,16 @@
 line, JSON lines whole); SIGTSTP/SIGCONT suspend and resume, and the pause is a gap in what is
 recorded, not a burst of samples.
 
-The screen runs on a real pseudo-terminal (conftest.PtyApp), batch mode as a subprocess.
+The screen runs on a real pseudo-terminal (conftest.PtyApp), batch mode as a subprocess. Every
+wait is for an event (output seen, a state in /proc, ticks recorded), with a generous limit.
 """
 
 from __future__ import annotations
 
-import itertools
+import array
+import fcntl
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from children import WAIT_S, proc_state, wait_until
 from conftest import TOPTUI
 
 from toptui.analysis.growth import judge
@@ -25,6 +29,8 @@ from toptui.recording import RecordingReader
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 ALT_ON, ALT_OFF = b"\x1b[?1049h", b"\x1b[?1049l"
+# How long toptui is kept stopped: at 0.2 s a tick, a backlog would be 15 samples back to back.
+PAUSE_S = 3.0
 
 
 def ticks(path: Path) -> list[float]:
@@ -37,7 +43,7 @@ def ticks(path: Path) -> list[float]:
     return times
 
 
-def wait_ticks(path: Path, n: int, timeout: float = 20.0) -> None:
+def wait_ticks(path: Path, n: int, timeout: float = WAIT_S) -> None:
     end = time.monotonic() + timeout
     while not (path.exists() and path.read_bytes().count(b"\r\n") > 1 and len(ticks(path)) >= n):
         assert time.monotonic() < end, f"fewer than {n} ticks recorded in {timeout}s"
@@ -50,6 +56,20 @@ def assert_terminal_restored(app) -> None:
     lflag = app.termios_lflag()
     assert lflag & termios.ECHO and lflag & termios.ICANON
     assert b"Traceback" not in out
+
+
+def assert_a_gap_then_the_normal_pace(
+    times: list[float], stopped_at: float, resumed_at: float, period: float
+) -> None:
+    """``times`` (wall clock, as recorded: 1 ms steps) hold nothing from the moment toptui was
+    seen stopped to the moment it was resumed; and after the resume no backlog: the samples are
+    spaced as the schedule spaces them, ``period`` apart on the whole (the one that was due when
+    it stopped may come at once). A loaded machine can only spread them further."""
+    assert [t for t in times if stopped_at + 0.001 < t < resumed_at - 0.001] == [], times
+    assert times[0] < stopped_at
+    after = [t for t in times if t >= resumed_at]
+    assert len(after) >= 5, times
+    assert after[-1] - after[0] >= (len(after) - 2) * period - 0.01, after
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -80,7 +100,7 @@ def test_hang_up_ends_the_screen(pty_app, tmp_path):
     app.wait_output(b"load average")
     wait_ticks(rec, 2)
     app.hang_up()
-    app.wait(timeout=20)
+    app.wait()
     ticks(rec)
 
 
@@ -90,30 +110,21 @@ def test_suspend_and_resume_the_screen(pty_app, tmp_path):
     app.wait_output(b"load average")
     wait_ticks(rec, 3)
     app.kill(signal.SIGTSTP)  # what the shell's Ctrl+Z sends
-    end = time.monotonic() + 10
-    while app.state() != "T":
-        assert time.monotonic() < end, f"not stopped: state {app.state()!r}"
-        time.sleep(0.05)
+    wait_until(lambda: app.state() == "T", "toptui stopped on SIGTSTP")
+    stopped_at = time.time()
     # The shell gets its screen back (the reader thread may still be draining the pty).
-    app.wait_output(ALT_OFF, timeout=5, start=app.output.rfind(ALT_ON))
+    app.wait_output(ALT_OFF, start=app.output.rfind(ALT_ON))
     mark = len(app.output)
     before = len(ticks(rec))
-    time.sleep(3)
-    assert len(ticks(rec)) == before  # nothing sampled while stopped
+    time.sleep(PAUSE_S)  # the suspension itself, not a wait for toptui
+    resumed_at = time.time()
     app.kill(signal.SIGCONT)  # fg
     app.wait_output(ALT_ON, start=mark)
     app.wait_output(b"load average", start=mark)
-    wait_ticks(rec, before + 5)
+    wait_ticks(rec, before + 6)
     app.send(b"q")
     assert app.wait() == 0
-    times = ticks(rec)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert max(gaps) >= 2.5
-    after = times[gaps.index(max(gaps)) + 1 :]
-    # Resumed at the normal pace: no backlog of samples taken back to back (the one that was due
-    # when it stopped may come at once).
-    fast = [b - a for a, b in itertools.pairwise(after) if b - a < 0.1]
-    assert len(fast) <= 1, after
+    assert_a_gap_then_the_normal_pace(ticks(rec), stopped_at, resumed_at, 0.2)
 
 
 def test_ctrl_z_key_suspends_the_screen(pty_app):
@@ -121,10 +132,7 @@ def test_ctrl_z_key_suspends_the_screen(pty_app):
     app = pty_app(["-d", "0.2"])
     app.wait_output(b"load average")
     app.send(b"\x1a")
-    end = time.monotonic() + 10
-    while app.state() != "T":
-        assert time.monotonic() < end, f"Ctrl+Z did not suspend: state {app.state()!r}"
-        time.sleep(0.05)
+    wait_until(lambda: app.state() == "T", "Ctrl+Z suspended toptui")
     app.kill(signal.SIGCONT)
     mark = len(app.output)
     app.wait_output(b"load average", start=mark)
@@ -147,7 +155,7 @@ def test_signal_ends_batch_mode_on_a_whole_line(tmp_path, sig, status):
     for _ in range(3):
         assert p.stdout.readline().endswith(b"\n")
     p.send_signal(sig)
-    out, err = p.communicate(timeout=20)
+    out, err = p.communicate(timeout=WAIT_S)
     assert p.returncode == status, err
     assert err == b""
     assert out == b"" or out.endswith(b"\n")
@@ -156,16 +164,50 @@ def test_signal_ends_batch_mode_on_a_whole_line(tmp_path, sig, status):
     ticks(rec)
 
 
-def test_batch_signal_during_a_slow_reader_leaves_whole_lines(tmp_path):
-    """stdout is a pipe nobody reads for a while: the signal waits for the frame to be written."""
-    p = subprocess.Popen([*TOPTUI, "-b", "-d", "0.05", "--format", "json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(3)  # ~60 frames of all processes: far more than a pipe holds, so a write blocks
-    p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=30)
-    assert p.returncode == 0 and err == b""
+def test_batch_signal_during_a_slow_reader_leaves_whole_lines():
+    """stdout is a pipe nobody reads for a while: the signal waits for the frame to be written.
+
+    The pipe holds one page, and the one process shown has a command line of several pages, so
+    every frame is bigger than the pipe: once the first bytes are in it, toptui is in the middle
+    of a write that cannot finish until the pipe is read. That is when the signal comes.
+    """
+    big = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", "x" * 20_000],
+                           stdin=subprocess.PIPE)  # fmt: skip
+    page = os.sysconf("SC_PAGE_SIZE")
+    r, w = os.pipe()
+    p = None
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, page)
+        p = subprocess.Popen([*TOPTUI, "-b", "-d", "0.05", "--format", "json", "-p", str(big.pid)],
+                             stdout=w, stderr=subprocess.PIPE)  # fmt: skip
+        os.close(w)
+        w = -1
+        queued = array.array("i", [0])
+
+        def writing() -> bool:
+            fcntl.ioctl(r, termios.FIONREAD, queued)
+            return queued[0] > 0
+
+        wait_until(writing, "toptui has begun to write its first frame")
+        wait_until(lambda: proc_state(p.pid) == "S", "toptui waits for room in the pipe")
+        p.send_signal(signal.SIGTERM)
+        with os.fdopen(r, "rb") as reader:
+            r = -1
+            out = reader.read()
+        _, err = p.communicate(timeout=WAIT_S)
+        assert p.returncode == 0 and err == b""
+    finally:
+        for fd in (r, w):
+            if fd >= 0:
+                os.close(fd)
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.communicate()
+        big.kill()
+        big.communicate()
     lines = out.splitlines()
     assert lines and out.endswith(b"\n")
+    assert len(lines[0]) > page  # so that frame's write was cut short by the full pipe
     for line in lines:
         json.loads(line)
 
@@ -175,19 +217,20 @@ def test_batch_suspend_is_a_gap_not_a_burst():
     p = subprocess.Popen([*TOPTUI, "-b", "-d", "0.2", "--format", "json", "-p", "1"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     assert p.stdout is not None
-    for _ in range(3):
-        p.stdout.readline()
-    p.send_signal(signal.SIGSTOP)
-    time.sleep(3)
-    p.send_signal(signal.SIGCONT)
-    times = []
-    for _ in range(8):
-        times.append(json.loads(p.stdout.readline())["time"])
-    p.terminate()
-    p.communicate(timeout=20)
-    # At most the one frame that was due when it stopped comes at once; then the normal pace.
-    fast = [b - a for a, b in itertools.pairwise(times) if b - a < 0.1]
-    assert len(fast) <= 1, times
+    try:
+        times = [json.loads(p.stdout.readline())["time"] for _ in range(3)]
+        p.send_signal(signal.SIGSTOP)
+        wait_until(lambda: proc_state(p.pid) == "T", "toptui stopped on SIGSTOP")
+        stopped_at = time.time()
+        time.sleep(PAUSE_S)  # the suspension itself, not a wait for toptui
+        resumed_at = time.time()
+        p.send_signal(signal.SIGCONT)
+        while len([t for t in times if t >= resumed_at]) < 8:
+            times.append(json.loads(p.stdout.readline())["time"])
+    finally:
+        p.terminate()
+        p.communicate(timeout=WAIT_S)
+    assert_a_gap_then_the_normal_pace(times, stopped_at, resumed_at, 0.2)
 
 
 def test_the_detector_treats_a_pause_as_a_gap():
