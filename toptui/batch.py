@@ -19,7 +19,7 @@ from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.columns import RowContext, header_line, row_line, sort_rows
 from toptui.history import History
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor, SnapshotSink
+from toptui.monitor import Frame, Monitor, SnapshotSink, judge_every_for
 from toptui.sampling.sampler import Sampler
 from toptui.summary import summary_lines
 
@@ -197,7 +197,7 @@ def run_batch(
         Sampler(pids=opts.pids),
         interval_s=opts.delay_s,
         history_s=opts.history_s,
-        judge_every_s=min(5.0, max(opts.delay_s, 0.5)),
+        judge_every_s=judge_every_for(opts.delay_s),
         recorder=recorder,
     )
     record_error_shown = False

@@ -283,7 +283,7 @@ def _run_batch(
     primed = time.monotonic()
 
     from toptui.batch import BatchOptions, run_batch
-    from toptui.monitor import Monitor
+    from toptui.monitor import Monitor, judge_every_for
 
     opts = BatchOptions(
         iterations=args.iterations,
@@ -300,7 +300,7 @@ def _run_batch(
         sampler,
         interval_s=opts.delay_s,
         history_s=opts.history_s,
-        judge_every_s=min(5.0, max(opts.delay_s, 0.5)),
+        judge_every_s=judge_every_for(opts.delay_s),
         recorder=recorder,
     )
     if stop.wait(max(0.0, primed + FIRST_CPU_INTERVAL_S - time.monotonic())):

@@ -61,7 +61,10 @@ def _growth_rate(v: GrowthVerdict | None) -> float:
 
 
 def _growth_text(p: ProcSample, ctx: RowContext) -> str:
-    rate = _growth_rate(ctx.verdict)
+    v = ctx.verdict
+    if v is not None and v.verdict == "rising" and v.rate_bytes_per_s > 0:
+        return f"{fmt.rate(v.rate_bytes_per_s)}?"  # not yet a leak: marked, not only coloured
+    rate = _growth_rate(v)
     return fmt.rate(rate) if rate > 0 else ""
 
 

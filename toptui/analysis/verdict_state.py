@@ -88,6 +88,7 @@ class VerdictState:
     high: float = float("-inf")  # the floor's last counted high (bytes) and when it was reached
     high_t: float = float("-inf")
     seen_t: float = float("-inf")  # floors are known up to this sample time
+    cleared: tuple[float, str] | None = None  # when a flag was last cleared, and why
     gave_back: bool = False
     rise_step: float = 0.0
     given_back_at: float = float("-inf")  # a floor at or below this gave the growth back
@@ -114,7 +115,12 @@ class VerdictState:
             return self._held(t, raw)
         if raw.verdict != "leak":
             self.shown = raw.verdict
+            if self.cleared is not None and raw.verdict == "no_leak":
+                when, why = self.cleared
+                note = f"a leak until {fmt_duration(t - when)} ago: {why}"
+                return replace(raw, reasons=(note, *raw.reasons))
             return raw
+        self.cleared = None
         if self.evidence < CONFIRM_S:
             self.shown = "rising"
             wait = CONFIRM_S - self.evidence
@@ -183,6 +189,7 @@ class VerdictState:
         elif flat >= CLEAR_S and raw.verdict != "leak":
             why = f"flat for {fmt_duration(flat)}: growth stopped (floor {fmt_size(self.high)})"
         if why:
+            self.cleared = (t, why)
             self.shown = "no_leak"
             self.last_leak = None
             self.flagged_at = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
 from toptui.recording import RecordingError, RecordingFormatError, RecordingReader, Row
@@ -75,12 +76,17 @@ class ReplaySampler:
         self.path = os.fspath(path)
         self._only = frozenset(pids) if pids else None  # like top -p: only these processes
         try:
-            self.total = sum(1 for _ in self._read())
+            times = [t for t, _ in self._read()]
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise RecordingError(
                 self.path, f"cannot replay {self.path}: {reason}", exc.errno
             ) from None
+        self.total = len(times)
+        # The recorded sampling interval (the median spacing of its ticks): the monitor judges
+        # at the recording's own sample times, as it did live.
+        gaps = sorted(b - a for a, b in pairwise(times) if b > a)
+        self.interval_s = gaps[len(gaps) // 2] if gaps else 1.0
         if self.total == 0:
             what = "no samples"
             if self._only:

@@ -29,7 +29,7 @@ from toptui.analysis.growth import MIN_WINDOW_S
 from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
 from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor, SnapshotSink
+from toptui.monitor import Frame, Monitor, SnapshotSink, judge_every_for
 from toptui.recording import export_history
 from toptui.sampling.replay import UNRECORDED_COLUMNS, ReplaySampler
 from toptui.sampling.sampler import Sampler
@@ -104,10 +104,13 @@ class TopApp(OrderedKeysApp[int]):
         self.replay = replay
         if replay is not None and interval_s is None:
             self.interval_s = 0.5  # a recording plays back faster than it was taken
+        # Judged at the samples' own interval: a replay's is the recording's, not the playback's.
+        sampled_s = getattr(replay, "interval_s", self.interval_s)
         self.monitor = monitor or Monitor(
             replay or Sampler(pids=pids),
-            interval_s=self.interval_s,
+            interval_s=sampled_s,
             history_s=history_s,
+            judge_every_s=judge_every_for(sampled_s),
             recorder=recorder,
         )
         self._steps: queue.SimpleQueue[None] = queue.SimpleQueue()  # '.' presses not yet played
@@ -405,6 +408,9 @@ class TopApp(OrderedKeysApp[int]):
                 self.notify(f"memory history now covers {covered:.0f}s (sized for the start-up "
                             "interval; -d sets it)", severity="warning", timeout=5)  # fmt: skip
             self.interval_s = delay
+            if self.replay is None:  # judged at the new sampling interval from now on
+                self.monitor.interval_s = delay
+                self.monitor.judge_every_s = judge_every_for(delay)
             self._wake.set()  # the next refresh comes at the new pace, not after the old one
             self.notify(f"refreshing every {delay:g}s", timeout=2)
         elif kind == "renice" and value is not None:

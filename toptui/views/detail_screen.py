@@ -51,9 +51,12 @@ def describe(
     if verdict is None:
         out.append("Verdict: collecting history…\n", style="bold")
         return out
-    style = {"leak": "bold red", "no_leak": "bold green"}.get(verdict.verdict, "bold yellow")
+    style = {"leak": "bold red", "no_leak": "bold green", "rising": "yellow"}.get(
+        verdict.verdict, "bold yellow"
+    )
     label = {
         "leak": "LEAK — resident memory grows steadily",
+        "rising": "rising? — growing steadily, not yet for long enough to call it a leak",
         "no_leak": "no leak",
         "collecting": f"collecting (about {fmt.duration(verdict.need_s)} more history needed)",
     }[verdict.verdict]
