@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 
 import pytest
-from children import MemoryChild
+from children import WAIT_S, MemoryChild
 
 from toptui.monitor import Monitor
 from toptui.sampling.sampler import Sampler
@@ -21,7 +21,7 @@ MIB = 1024 * 1024
 SIZE = (160, 45)
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = WAIT_S) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not predicate():
@@ -92,13 +92,13 @@ async def test_an_untouched_cursor_stays_on_the_top_row_so_m_then_enter_opens_th
             await pilot.press("down")
             assert app.table.selected.pid == small.pid
             small.grow(400)  # now the bigger one: a refresh puts it on top
-            await wait_for(pilot, lambda: app.table.rows[0].pid == small.pid, 20)
+            await wait_for(pilot, lambda: app.table.rows[0].pid == small.pid)
             assert app.table.selected.pid == small.pid and app.table.cursor_index == 0
             await wait_for(pilot, lambda: app.table.rows[1].pid == big.pid)
             assert app.table.selected.pid == small.pid
             await pilot.press("home")  # back to "whoever is on top"
             big.grow(600)
-            await wait_for(pilot, lambda: app.table.rows[0].pid == big.pid, 20)
+            await wait_for(pilot, lambda: app.table.rows[0].pid == big.pid)
             await wait_for(pilot, lambda: app.table.selected.pid == big.pid)
 
 
@@ -180,10 +180,10 @@ async def test_growth_panel_lists_the_leaking_child_and_not_the_flat_one():
             panel = app.query_one(GrowthPanel)
             await wait_for(pilot, lambda: app.frames_seen >= 1)
             assert "No process is growing steadily" in str(panel.content)
-            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks(), 30)
+            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks())
             leaks = app.frame.leaks()
             assert [k[0] for k, _ in leaks] == [leaker.pid]
-            await pilot.pause(0.1)
+            await wait_for(pilot, lambda: str(leaker.pid) in str(panel.content))
             text = str(panel.content)
             assert str(leaker.pid) in text and str(flat.pid) not in text
             assert "/s" in text
@@ -247,11 +247,9 @@ async def test_tiny_terminal_keeps_the_table_readable(size):
         await pilot.pause(0.3)
         await pilot.press("escape", "question_mark", "escape")
         await pilot.resize_terminal(160, 45)
-        await pilot.pause(0.3)
-        assert app.query_one("#summary").region.height == 5
+        await wait_for(pilot, lambda: app.query_one("#summary").region.height == 5)
         await pilot.resize_terminal(*size)
-        await pilot.pause(0.3)
-        assert app.table.region.height == size[1]
+        await wait_for(pilot, lambda: app.table.region.height == size[1])
 
 
 class LeakThenExit(SteppedSampler):
@@ -280,7 +278,7 @@ async def test_detail_view_of_a_leak_that_exits_keeps_its_last_facts():
         monitor = Monitor(sampler, interval_s=1.0, judge_every_s=1.0)
         app = TopApp(interval_s=0.05, monitor=monitor, sort="PID", descending=False)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks(), 30)
+            await wait_for(pilot, lambda: app.frame is not None and app.frame.leaks())
             app.table.select_key(next(k for k, _ in app.frame.leaks()))
             await pilot.press("enter")
             assert isinstance(app.screen, DetailScreen)
@@ -290,7 +288,8 @@ async def test_detail_view_of_a_leak_that_exits_keeps_its_last_facts():
             sampler.exit_now = True
             facts = app.screen.query_one("#detail-facts")
             await wait_for(pilot, lambda: "exited" in str(facts.content))
-            await pilot.pause(0.5)
+            seen = app.frames_seen
+            await wait_for(pilot, lambda: app.frames_seen >= seen + 5)  # and it stays so
             text = str(facts.content)
             assert "Last verdict before it exited: LEAK" in text, text
             assert "RES 0 B" not in text and "floor not rising" not in text, text

@@ -9,6 +9,7 @@ import gc
 import sys
 
 import pytest
+from test_app import wait_for
 from textual._styles_cache import StylesCache
 from textual.widgets._footer import FooterKey
 
@@ -31,7 +32,7 @@ def alive(kind: type) -> int:
 async def test_opening_and_closing_a_view_leaves_nothing_behind(key: str, screen: type) -> None:
     app = TopApp(interval_s=0.5)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.pause(1.0)
+        await wait_for(pilot, lambda: app.frames_seen >= 2)  # rows for Enter to open
 
         async def open_and_close(times: int) -> None:
             for _ in range(times):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from children import WAIT_S
 from conftest import TOPTUI, OddProcesses
 
 from toptui.views.app import TopApp
@@ -117,7 +118,7 @@ def row_texts(app: TopApp) -> dict[int, str]:
     return out
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = WAIT_S) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not predicate():

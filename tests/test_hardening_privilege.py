@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from children import WAIT_S
 from conftest import TOPTUI
 
 import toptui
@@ -193,7 +194,7 @@ async def test_names_that_are_shell_code_stay_text(shell_named, tmp_path, monkey
     app = TopApp(interval_s=0.2, pids=[p.pid for p in shell_named])
     async with app.run_test(size=(160, 45)) as pilot:
         loop = asyncio.get_running_loop()
-        end = loop.time() + 15
+        end = loop.time() + WAIT_S
         while app.frames_seen < 3:
             assert loop.time() < end
             await pilot.pause(0.05)

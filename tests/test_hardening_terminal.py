@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from children import WAIT_S
 from conftest import TOPTUI
+from test_app import wait_for
 
 from toptui.views.app import TopApp
 
@@ -21,7 +23,7 @@ KEYS = ["M", "down", "pagedown", "enter", "escape", "question_mark", "escape", "
         "e", "F", "Z", "Z", "G", "less_than_sign", "greater_than_sign", "g"]  # fmt: skip
 
 
-async def wait_frames(pilot, app: TopApp, n: int = 2, timeout: float = 15.0) -> None:
+async def wait_frames(pilot, app: TopApp, n: int = 2, timeout: float = WAIT_S) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while app.frames_seen < n:
@@ -52,8 +54,7 @@ async def test_a_small_terminal_still_shows_processes(size, rows):
     app = TopApp(interval_s=0.2)
     async with app.run_test(size=size) as pilot:
         await wait_frames(pilot, app)
-        await pilot.pause(0.2)
-        assert app.table.region.height >= rows + 1  # the header and that many process rows
+        await wait_for(pilot, lambda: app.table.region.height >= rows + 1)  # header and rows
         assert app.table.region.y >= 0 and app.table.region.bottom <= size[1]
 
 

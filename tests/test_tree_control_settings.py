@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from children import WAIT_S
 
 from toptui import control, settings
 from toptui.model import ProcSample
@@ -63,7 +64,7 @@ def test_signal_only_reaches_the_selected_process():
         assert child.poll() is None
         out = control.send_signal(key, signal.SIGTERM)
         assert out.ok, out.message
-        assert child.wait(timeout=10) == -signal.SIGTERM
+        assert child.wait(timeout=WAIT_S) == -signal.SIGTERM
         out = control.send_signal(key, signal.SIGTERM)
         assert not out.ok and "exited" in out.message
     finally:
