@@ -31,6 +31,8 @@ def test_batch_json_flags_a_real_leak_within_90_seconds():
         leaker.wait()
     assert r.returncode == 0, r.stderr
     frames = [json.loads(line) for line in r.stdout.splitlines()]
+    # 91 samples 1 s apart: 90 s of history, counted in samples rather than measured on the
+    # wall clock (where a loaded machine would add its delays to the last sample's time).
     assert len(frames) == 91
 
     def verdicts(pid: int) -> list[str]:
@@ -45,5 +47,3 @@ def test_batch_json_flags_a_real_leak_within_90_seconds():
     assert growth["rate_bytes_per_s"] == pytest.approx(1024 * 1024, rel=0.35)
     available = frames[-1]["memory"]["available"]
     assert growth["exhaustion_s"] == pytest.approx(available / growth["rate_bytes_per_s"], rel=0.01)
-    first_leak_s = frames[leak.index("leak")]["time"] - frames[0]["time"]
-    assert first_leak_s <= 90
