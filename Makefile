@@ -33,6 +33,7 @@ bench: $(STAMP)
 # toptui under process churn for MINUTES (default 30); its own detector must judge it no_leak.
 soak: $(STAMP)
 	$(BIN)/python scripts/soak.py --minutes $(or $(MINUTES),30) $(ARGS)
+verdict-soak: $(STAMP) ; $(BIN)/python scripts/verdict_soak.py --minutes $(or $(MINUTES),10) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
