@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from toptui.analysis import growth
 from toptui.analysis.growth import (
     MIN_WINDOW_S,
     GrowthVerdict,
@@ -372,7 +373,11 @@ def test_exhaustion_seconds() -> None:
     ],
 )
 def test_never_raises(times: list[float], rss: list[float]) -> None:
-    v = judge(times, rss)
+    # The inner function has no catch-all: if these inputs reached judge's "could not judge"
+    # fallback, this would raise here instead of passing.
+    v = growth._judge(times, rss, None)
+    assert judge(times, rss) == v
+    assert not any(r.startswith("could not judge") for r in v.reasons)
     assert isinstance(v, GrowthVerdict)
     assert v.verdict in ("leak", "no_leak", "collecting")
     assert 0.0 <= v.confidence <= 1.0

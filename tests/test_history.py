@@ -144,8 +144,11 @@ def test_a_busy_hour_is_summarised_but_never_invented():
     assert set(zip(t, res, strict=True)) <= set(win)  # only real samples, at their own times
     # Every sample of the recent stretch is there...
     assert win[-RECENT:] == list(zip(t, res, strict=True))[-RECENT:]
-    # ...and so are the lowest and highest points (the floor the detector looks at).
-    assert min(res) == min(r for _, r in win) and max(res) == max(r for _, r in win)
+    # ...and so is the highest point, and a floor no higher than the window's 10% low (the floor
+    # the detector looks at; a single dip is not kept as the floor of a summarised block).
+    values = sorted(r for _, r in win)
+    assert max(res) == values[-1]
+    assert values[0] <= min(res) <= values[len(values) // 10]
     assert t[0] - win[0][0] < 2 * BLOCK_S  # the window still starts where it should
     ph = h.get((1, 1))
     assert len(t) < len(win) / 2

@@ -7,15 +7,15 @@ process keeps its history in two tiers (figures in pages, CPU in tenths of a per
   ticks are consecutive, so only the first is kept: a process missing from a snapshot has its
   recent samples summarised at once and starts a new run);
 * **blocks**: older samples summarised per block of up to ``block`` consecutive ticks: RES first,
-  minimum, maximum and last (with where the minimum and maximum occurred), the last SHR and VIRT
-  and the mean CPU.
+  floor (its 10% low, as the detector takes a floor: one dip is not the floor), maximum and last
+  (with where the floor and maximum occurred), the last SHR and VIRT and the mean CPU.
 
 A block loses nothing when its RES changes at most once (flat, or one step): it is expanded back
 to every sample on reading. Blocks in which SHR, VIRT and CPU are constant too are made at once,
 not after ``RECENT`` ticks, and a run of identical ones is merged, so an idle process costs a few
 hundred bytes whatever the window (a busy one about 10 KiB for an hour at 1 s). Only RES that
-moves more than once within a block is summarised: its minimum and maximum (the floor the leak
-detector looks at, and the peak) at the ticks they occurred, between its first and last values,
+moves more than once within a block is summarised: its floor and maximum (what the leak detector
+looks at, and the peak) at the ticks they occurred, between its first and last values,
 so the shape and the time axis stay faithful.
 
 Times are kept once per tick for everybody (:class:`_Timeline`), not per sample. A process keeps
@@ -41,6 +41,10 @@ MAX_CAPACITY = 7200  # samples per process: one hour at 0.5 s, two hours at 1 s
 DEFAULT_GRACE_S = 60.0  # keep an exited process's history this long (its detail view stays useful)
 RECENT = 180  # ticks kept sample by sample even when RES moves: the detector's freshest evidence
 BLOCK_S = 20.0  # older samples are summarised per block of about this many seconds
+# A summarised block's floor: this quantile of its RES, as the detector's block floor takes it
+# (from this many samples on; below, the minimum).
+_FLOOR_Q = 0.1
+_FLOOR_MIN_N = 10
 
 # The recent tier is one array of 4-tuples (RES, SHR, VIRT, CPU); a block is 9 words:
 # tick of its first sample, count | exact flags | index of min | index of max,
@@ -86,7 +90,7 @@ class ResSummary(NamedTuple):
 
     samples: int  # samples taken within the window (summarised ones included)
     window_s: float  # first to last sample in the window
-    lo: int  # RES minimum and maximum in bytes, over at least the window (maybe a little more)
+    lo: int  # RES low (block floors) and high in bytes, over at least the window
     hi: int
     latest: int
 
@@ -230,8 +234,11 @@ class ProcHistory:
                 _ALL_EXACT if res_exact and same_rest else 0
             )
             mean_cpu = (sum(cpu) + n // 2) // n
-            self._add_block(t0, n, flags, res.index(lo), res.index(hi),
-                            (first, lo, hi, last, shr[-1], virt[-1], mean_cpu))  # fmt: skip
+            # A summarised block keeps its floor as the detector takes it (a low quantile, not
+            # the single lowest sample): one dip must not become the floor of 20 seconds.
+            low = lo if res_exact or n < _FLOOR_MIN_N else sorted(res)[int(_FLOOR_Q * n)]
+            self._add_block(t0, n, flags, res.index(low), res.index(hi),
+                            (first, low, hi, last, shr[-1], virt[-1], mean_cpu))  # fmt: skip
             self._drop_recent(n, lo, hi)
         self._trim()
 
@@ -411,7 +418,7 @@ class ProcHistory:
 def _points(
     meta: int, n: int, first: int, lo: int, hi: int, last: int
 ) -> tuple[tuple[int, int], ...]:
-    """A block's points, in time order: first, minimum, maximum, last (each index once)."""
+    """A block's points, in time order: first, floor, maximum, last (each index once)."""
     if lo == hi:
         return ((0, first), (n - 1, last)) if n > 1 else ((0, first),)
     i_lo, i_hi = meta >> 16 & 0xFF, meta >> 24
@@ -536,8 +543,8 @@ class History:
         """Times and RES within the window: what the growth detector judges.
 
         Every sample of the last ``RECENT`` ticks and of every block in which RES changed at most
-        once; older stretches in which RES moved more are represented by their first, minimum,
-        maximum and last samples (see the module docstring). Times are strictly increasing.
+        once; older stretches in which RES moved more are represented by their first, floor (10%
+        low), maximum and last samples (see the module docstring). Times are strictly increasing.
         """
         with self._lock:
             h = self._procs.get(key)

@@ -61,10 +61,11 @@ FLOOR_S = 15.0
 RISE_FRAC = 0.1
 RISE_MIN_BYTES = 1024.0 * 1024.0
 #: Memory before the growth: the floor of this many seconds before the flag. A floor that falls
-#: back to within GIVE_BACK_FRAC of the least growth that counts (max(1 MiB, 1%)) above it gave
-#: the growth back (a collection, the end of a burst or of an oscillation's rise): not a leak.
+#: below it, by GIVE_BACK_FRAC of the least growth that counts (max(1 MiB, 1%)), gave the growth
+#: back and more (a collection or the end of an oscillation's rise): it was not kept. Just back
+#: to that level is not enough: a slow leak under noise gets there now and then.
 REF_S = 60.0
-GIVE_BACK_FRAC = 0.25
+GIVE_BACK_FRAC = -0.5
 GIVE_BACK_MIN_BYTES = 1024.0 * 1024.0
 #: The floor of a stretch of samples: this low quantile (robust to a single dip).
 FLOOR_QUANTILE = 0.1
