@@ -179,7 +179,8 @@ class ProcHistory:
 
     def _values(self, p: ProcSample) -> tuple[int, int, int, int]:
         """RES, SHR, VIRT in pages and CPU in tenths, as stored; noted as the latest sample's."""
-        res, shr, virt = p.res // PAGE, p.shr // PAGE, p.virt // PAGE
+        # RES as the detector judges it: plus swap, so a leak pushed out to swap stays a leak.
+        res, shr, virt = (p.res + p.swap) // PAGE, p.shr // PAGE, p.virt // PAGE
         cpu = int(p.cpu_percent * 10 + 0.5)
         m = _MAX_PAGES
         if not (0 <= res <= m and 0 <= shr <= m and 0 <= virt <= m and 0 <= cpu <= 65535):

@@ -49,6 +49,15 @@ class ProcSample:
     cpu_time: float
     create_time: float  # epoch seconds
     extras: Extras | None = None
+    # Bytes of this process in swap (VmSwap), read only while the machine has swap in use and then
+    # at most every few ticks per process; 0 otherwise. The detector judges RES plus this, so a
+    # leak pushed out to swap stays a leak.
+    swap: int = 0
+
+    @property
+    def judged_bytes(self) -> int:
+        """What the leak detector judges: resident memory plus what was pushed to swap."""
+        return self.res + self.swap
 
     @property
     def pr_text(self) -> str:

@@ -77,6 +77,29 @@ def parse_statm(data: bytes) -> tuple[int, int, int]:
     return int(fields[0]), int(fields[1]), int(fields[2])
 
 
+def parse_vmswap(data: bytes) -> int | None:
+    """VmSwap from /proc/PID/status, in bytes; None when absent (a kernel thread)."""
+    at = data.find(b"\nVmSwap:")
+    if at < 0:
+        return None
+    fields = data[at + 8 : data.find(b"\n", at + 8)].split()
+    return int(fields[0]) * 1024 if fields else None
+
+
+def read_vmswap(pid: int) -> int | None:
+    """Bytes of ``pid`` in swap, or None when it cannot be read (gone, or not allowed)."""
+    try:
+        fd = os.open(f"{PROC}/{pid}/status", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return parse_vmswap(os.read(fd, 4096))
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def parse_status_euid(data: bytes) -> int | None:
     """Effective uid from /proc/PID/status (top's USER is the effective user)."""
     at = data.find(b"\nUid:")

@@ -26,6 +26,10 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+# While the machine has swap in use, each process's VmSwap is read every this many sweeps.
+SWAP_EVERY = 5
+
+
 @dataclass(slots=True)
 class _Known:
     """One process identity: what is read once (htop's 'one-time work only for new processes'),
@@ -42,6 +46,7 @@ class _Known:
     stat: bytes = b""
     statm: bytes = b""
     sample: ProcSample | None = None
+    swap: int = 0  # VmSwap as last read (bytes)
 
 
 class _UserNames:
@@ -82,6 +87,8 @@ class Sampler:
         self._last_t: float | None = None
         self._linux = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
         self._boot = procfs.boot_time() if self._linux else psutil.boot_time()
+        self._swap_in_use = False  # any swap used at the last sweep: then VmSwap is read
+        self._sweeps = 0
 
     # Identities whose PSS/USS/swap/I/O to read (the rows on screen when those columns are
     # shown). The UI thread replaces the whole frozenset; the sampler thread only reads it.
@@ -107,6 +114,8 @@ class Sampler:
             ]
             self._extras.forget_except(set(wanted))
         system = self._system.read([p.state for p in procs])
+        self._swap_in_use = system.memory.swap_used > 0
+        self._sweeps += 1
         return Snapshot(t_mono, time.time(), interval, system, tuple(procs))
 
     # -- Linux: /proc directly ---------------------------------------------------------------
@@ -204,6 +213,11 @@ class Sampler:
         info.prev_ticks = ticks
         size, resident, shared = procfs.parse_statm(mdata)
         res = resident * PAGE_SIZE
+        if not self._swap_in_use:
+            info.swap = 0
+        elif (pid + self._sweeps) % SWAP_EVERY == 0 or info.sample is None:
+            # Swap moves slowly and status costs more to read than stat: each process in turn.
+            info.swap = procfs.read_vmswap(pid) or 0
         state = rest[procfs.STATE]
         sample = ProcSample(
             key=info.key,
@@ -223,6 +237,7 @@ class Sampler:
             mem_percent=100.0 * res / mem_total,
             cpu_time=ticks / CLK_TCK,
             create_time=info.create_time,
+            swap=info.swap,
         )
         info.stat, info.statm, info.sample = data, mdata, sample
         return sample, info

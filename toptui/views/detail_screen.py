@@ -46,6 +46,9 @@ def describe(
     out.append(f"RES {fmt.human_bytes(res_now)}", style="bold")
     out.append(f"   SHR {fmt.human_bytes(series.shr[-1] if series.shr else 0)}")
     out.append(f"   VIRT {fmt.human_bytes(series.virt[-1] if series.virt else 0)}   ({state})\n")
+    if proc is not None and proc.swap > 0:
+        # The history (and the verdict) counts swap in, so a leak pushed out to swap stays one.
+        out.append(f"{fmt.human_bytes(proc.swap)} in swap: growth below is RES plus swap\n")
     out.append(f"Baseline {fmt.human_bytes(base)} when first seen {fmt.duration(first_seen)} ago; ")
     out.append(f"change since {fmt.human_bytes(change)}{pct}\n")
     if verdict is None:
