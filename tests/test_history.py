@@ -227,3 +227,31 @@ def test_reads_while_writing_are_consistent():
         done.set()
         reader.join()
     assert not errors
+
+
+def test_a_pinned_history_reads_later_exactly_as_it_was_at_its_tick():
+    """A judgement postponed by the CPU budget sees the window of its own sample, not a later one
+    in which more of it has been summarised or trimmed."""
+    values = noisy(1000)
+    for pinned in (True, False):
+        h = History(history_s=400, interval_s=1)
+        fill(h, values[:600])
+        then = h.res_series((1, 1))
+        if pinned:
+            assert h.pin((1, 1), 599.0)
+        for i in range(600, 660):  # a minute later: chunks older than RECENT would be summarised
+            h.ingest(snap(float(i), proc(1, 1, values[i])))
+        later = h.res_series_at((1, 1), 599.0)
+        assert (later == then) is pinned
+        h.unpin((1, 1))
+        fill_more = [(float(i), values[i]) for i in range(660, 700)]
+        for t, v in fill_more:
+            h.ingest(snap(t, proc(1, 1, v)))
+        # once unpinned, what waited is summarised and trimmed as usual
+        assert h.res_series((1, 1)) == history_of(values[:700])
+
+
+def history_of(values: list[int]) -> tuple[list[float], list[int]]:
+    h = History(history_s=400, interval_s=1)
+    fill(h, values)
+    return h.res_series((1, 1))

@@ -30,6 +30,7 @@ import math
 import sys
 import threading
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -39,6 +40,9 @@ PAGE = 4096
 _MAX_PAGES = 2**32 - 1
 MAX_CAPACITY = 7200  # samples per process: one hour at 0.5 s, two hours at 1 s
 DEFAULT_GRACE_S = 60.0  # keep an exited process's history this long (its detail view stays useful)
+# How far back (ticks) a judgement postponed by the monitor's CPU budget may still read the history
+# as it was (see History.pin).
+PIN_TICKS = 240
 RECENT = 180  # ticks kept sample by sample even when RES moves: the detector's freshest evidence
 BLOCK_S = 20.0  # older samples are summarised per block of about this many seconds
 # A summarised block's floor: this quantile of its RES, as the detector's block floor takes it
@@ -141,7 +145,8 @@ class ProcHistory:
 
     __slots__ = ("_bhi", "_blo", "_blocks", "_hold", "_last_change", "_last_res", "_last_tick",
                  "_limit", "_prev", "_recent", "_rhi", "_rlo", "_rtick", "_tl", "_vals",
-                 "baseline", "block", "capacity", "last_seen", "name", "samples")  # fmt: skip
+                 "baseline", "block", "capacity", "last_seen", "name", "pin",
+                 "samples")  # fmt: skip
 
     def __init__(
         self, capacity: int, name: str, baseline: Baseline, timeline: _Timeline, block: int
@@ -167,6 +172,9 @@ class ProcHistory:
         # added (it is already inside), and a range is recomputed when its extreme leaves.
         self._blo, self._bhi, self._rlo, self._rhi = _MAX_PAGES, -1, _MAX_PAGES, -1
         self._hold = 0  # no point trying to summarise before this tick (the oldest chunk is recent)
+        # A judgement of the history as it was at this tick is still to come (-1: none): until
+        # then nothing is summarised or trimmed that had not been by that tick.
+        self.pin = -1
 
     def __len__(self) -> int:
         """Samples covering the window (summarised ones count for the samples they stand for)."""
@@ -207,6 +215,8 @@ class ProcHistory:
         rec = self._recent
         k = self.block
         keep = min(RECENT, self.capacity)
+        if self.pin >= 0:
+            now_tick = min(now_tick, self.pin)
         oldest = now_tick - self.capacity + 1
         while len(rec) >= (_R if flush else _R * k):
             n = min(k, len(rec) // _R)
@@ -275,7 +285,8 @@ class ProcHistory:
 
     def _trim(self) -> None:
         """Drop samples older than the capacity, so memory stays bounded."""
-        oldest = self._tl.tick - self.capacity + 1
+        now = self._tl.tick if self.pin < 0 else min(self._tl.tick, self.pin)
+        oldest = now - self.capacity + 1
         b = self._blocks
         drop = 0
         while drop < len(b):
@@ -449,7 +460,8 @@ class History:
         self.max_processes = max_processes
         # Block length in samples: about BLOCK_S seconds, and indices within it fit in a byte.
         self.block = max(2, min(255, round(BLOCK_S / (interval_s if interval_s > 0 else 1.0))))
-        self._tl = _Timeline(self.capacity + 1)
+        # Times are kept PIN_TICKS further back than the window: a pinned reader needs them.
+        self._tl = _Timeline(self.capacity + 1 + PIN_TICKS)
         self._first = (-1, 0)  # (tick, first tick in the window) cached: the same for everybody
         self._procs: dict[ProcKey, ProcHistory] = {}
         self._lock = threading.Lock()
@@ -513,17 +525,67 @@ class History:
         tl = self._tl
         if self._first[0] == tl.tick:
             return self._first[1]
-        since = self.now - self.history_s
-        a = max(tl.oldest(), tl.tick - self.capacity + 1)
-        z = tl.tick + 1
+        a = self._first_tick_at(tl.tick)
+        self._first = (tl.tick, a)
+        return a
+
+    def _first_tick_at(self, tick: int) -> int:
+        """The oldest tick a reader saw when ``tick`` was the latest."""
+        tl = self._tl
+        since = tl.time(tick) - self.history_s
+        a = max(tl.oldest(), tick - self.capacity + 1)
+        z = tick + 1
         while a < z:  # the first tick at or after since (times are increasing)
             m = (a + z) // 2
             if tl.time(m) < since:
                 a = m + 1
             else:
                 z = m
-        self._first = (tl.tick, a)
         return a
+
+    def _tick_at(self, t: float) -> int | None:
+        """The latest tick taken at or before time ``t``, if its time is still known."""
+        tl = self._tl
+        a, z = tl.oldest(), tl.tick + 1
+        if z <= a or tl.time(a) > t:
+            return None
+        while z - a > 1:
+            m = (a + z) // 2
+            if tl.time(m) <= t:
+                a = m
+            else:
+                z = m
+        return a
+
+    def pin(self, key: ProcKey, t: float) -> bool:
+        """Keep ``key``'s history readable as it was at time ``t`` (see :meth:`res_series_at`),
+        until :meth:`unpin`; False when that is no longer possible."""
+        with self._lock:
+            h = self._procs.get(key)
+            tick = self._tick_at(t)
+            if h is None or tick is None or self._tl.tick - tick >= PIN_TICKS:
+                return False
+            h.pin = tick
+            return True
+
+    def unpin(self, key: ProcKey) -> None:
+        with self._lock:
+            h = self._procs.get(key)
+            if h is not None and h.pin >= 0:
+                h.pin = -1
+                h._hold = 0  # what waited for the pin is summarised at the next tick
+
+    def res_series_at(self, key: ProcKey, t: float) -> tuple[list[float], list[int]] | None:
+        """Times and RES exactly as :meth:`res_series` gave them when the sample at time ``t``
+        was the latest, provided the history was pinned at or before ``t`` since then."""
+        with self._lock:
+            h = self._procs.get(key)
+            tick = self._tick_at(t)
+            if h is None or tick is None:
+                return None
+            times, res = h.res_points(self._first_tick_at(tick))
+        k = bisect_right(times, t)
+        return times[:k], res[:k]
 
     def get(self, key: ProcKey) -> ProcHistory | None:
         return self._procs.get(key)
