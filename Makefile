@@ -23,6 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check toptui tests benchmarks scripts
 	$(BIN)/ruff format --check toptui tests benchmarks scripts
+	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/make_screenshots.py screenshots
