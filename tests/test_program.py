@@ -19,7 +19,8 @@ from toptui.program import program_of
         ("node", "node server.js", "node server.js"),
         ("node", "node --max-old-space-size=4096 -r dotenv/config dist/index.js", "node index.js"),
         ("node", "node -e console.log(1)", "node -e"),
-        ("MainThread", "node /app/server.js", "node server.js"),
+        ("MainThread", "node /app/server.js", "MainThread"),  # named itself: kept
+        ("nl?name", "python -c import os", "nl?name"),
         ("java", "java -Xmx2g -jar /opt/app/app.jar --spring", "java app.jar"),
         ("java", "java -cp lib/* -Dx=y Main arg", "java Main"),
         ("ruby", "ruby -Ilib bin/rails server", "ruby rails"),

@@ -87,8 +87,8 @@ COLUMNS: tuple[Column, ...] = (
         "COMMAND",
         0,
         False,
-        lambda p, c: c.tree_prefix + (p.command if c.full_command else p.name),
-        lambda p, v: p.name.lower(),
+        lambda p, c: c.tree_prefix + (p.command if c.full_command else p.shown_name),
+        lambda p, v: p.shown_name.lower(),
         numeric=False,
     ),
 )

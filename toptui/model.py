@@ -53,6 +53,14 @@ class ProcSample:
     # at most every few ticks per process; 0 otherwise. The detector judges RES plus this, so a
     # leak pushed out to swap stays a leak.
     swap: int = 0
+    # For an interpreter, the program it runs (``python3 leaker.py``, see toptui.program), as htop
+    # names it; "" when it is the name itself.
+    program: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        """COMMAND as toptui shows it: the program for an interpreter, else top's name."""
+        return self.program or self.name
 
     @property
     def judged_bytes(self) -> int:

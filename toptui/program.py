@@ -7,8 +7,9 @@ what it runs: ``python3 leaker.py``, ``python3 -m app``, ``node server.js``, ``j
 
 Rules, from the command line (arguments separated by spaces, as /proc gives them to toptui):
 
-- the interpreter is recognised by the base name of the first argument (or of the name):
-  python (any version, pypy too), node/nodejs, ruby, perl, php, java, sh/bash/dash/zsh/ksh;
+- the interpreter is recognised by the process's name (top's comm): python (any version, pypy
+  too), node/nodejs, ruby, perl, php, java, sh/bash/dash/zsh/ksh; a process that named itself
+  otherwise (setproctitle, prctl) keeps the name it chose;
 - its options are skipped, with the values of those that take one (``-W error``, ``-cp lib``);
 - ``python -m mod`` gives ``-m mod``; ``java -jar app.jar`` gives ``app.jar``; ``-c``/``-e`` code
   gives ``-c``/``-e`` alone (code is no name);
@@ -92,11 +93,11 @@ def program_of(name: str, command: str) -> str:
     args = command.split()
     if not args:
         return name
-    interpreter = _base(args[0]).lstrip("-")  # a login shell's argv[0] is "-bash"
-    family = _family(interpreter) or _family(name)
-    if family is None:
+    family = _family(name)
+    if family is None:  # not an interpreter, or one that renamed itself (setproctitle, prctl)
         return name
-    shown = interpreter if _family(interpreter) else name
+    interpreter = _base(args[0]).lstrip("-")  # a login shell's argv[0] is "-bash"
+    shown = interpreter if _family(interpreter) == family else name
     valued, code = _VALUED[family], _CODE[family]
     i = 1
     while i < len(args):

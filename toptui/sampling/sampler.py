@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import psutil
 
 from toptui.model import ProcKey, ProcSample, Snapshot
+from toptui.program import program_of
 from toptui.sampling import procfs
 from toptui.sampling.extras import ExtrasReader
 from toptui.sampling.system import SystemReader
@@ -47,6 +48,7 @@ class _Known:
     statm: bytes = b""
     sample: ProcSample | None = None
     swap: int = 0  # VmSwap as last read (bytes)
+    program: str = ""  # what an interpreter runs (toptui.program), "" for any other process
 
 
 class _UserNames:
@@ -205,6 +207,8 @@ class Sampler:
         if info is None or info.key[1] != starttime:  # new, or a reused pid: a new identity
             kthread = bool(int(rest[procfs.FLAGS]) & procfs.PF_KTHREAD)
             info = self._first_sight(pid, starttime, f"/proc/{name}/", kthread)
+            shown = program_of(comm, info.command)
+            info.program = shown if shown != comm else ""
             # A process born during the interval ran all its ticks within it (as top counts).
             info.prev_ticks = ticks if first else 0
         cpu = 0.0
@@ -238,6 +242,7 @@ class Sampler:
             cpu_time=ticks / CLK_TCK,
             create_time=info.create_time,
             swap=info.swap,
+            program=info.program,
         )
         info.stat, info.statm, info.sample = data, mdata, sample
         return sample, info
