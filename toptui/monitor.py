@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Protocol
 
+from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.analysis.verdict_state import VerdictState
 from toptui.history import History
@@ -68,6 +69,9 @@ class Frame:
     snapshot: Snapshot
     verdicts: dict[ProcKey, GrowthVerdict] = field(default_factory=dict)
     tick: int = 0
+    # Growing families (leak or rising, inner ones too) while family judging is on, else None:
+    # see Monitor.families and toptui.analysis.families.named for what to name among them.
+    families: tuple[FamilyVerdict, ...] | None = None
 
     def leaks(self) -> list[tuple[ProcKey, GrowthVerdict]]:
         """Flagged processes still alive in this snapshot, fastest grower first."""
@@ -133,6 +137,7 @@ class Monitor:
         # toptui's own pid when sampling live (a replay's pids are the recording's), else None.
         self.own_pid = os.getpid() if getattr(self.sampler, "live", False) else None
         self._started: float | None = None
+        self._family_judge: FamilyJudge | None = None  # see "Families" below
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
@@ -150,9 +155,32 @@ class Monitor:
         self.history.ingest(snap)
         self.tick += 1
         self._judge_due(snap, set(urgent))
-        frame = Frame(snap, dict(self.verdicts), self.tick)
+        frame = Frame(snap, dict(self.verdicts), self.tick, self._judge_families(snap))
         self.last = frame
         return frame
+
+    # -- Families: a process and its descendants judged as one, only while switched on ----------
+
+    @property
+    def families(self) -> bool:
+        """Whether families are judged (the screen's F, batch --families); see
+        :mod:`toptui.analysis.families`. Switched off, their state and series are dropped."""
+        return self._family_judge is not None
+
+    @families.setter
+    def families(self, on: bool) -> None:
+        if not on:
+            self._family_judge = None
+        elif self._family_judge is None:
+            self._family_judge = FamilyJudge(own_pid=self.own_pid)
+
+    def _judge_families(self, snap: Snapshot) -> tuple[FamilyVerdict, ...] | None:
+        judge_ = self._family_judge  # once: the screen may switch it off meanwhile
+        if judge_ is None:
+            return None
+        return judge_.update(snap, self.history, self.verdicts, self.interval_s)
+
+    # -- (end of Families) ----------------------------------------------------------------------
 
     def _judge(self, key: ProcKey, due: float, available: float | None) -> float | None:
         """Judge the window as it was at the first sample at or after ``due`` (seconds), and

@@ -14,14 +14,17 @@ samples on either side; outside its first to last sample it was not alive and co
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 def family_total(
     head: tuple[Sequence[float], Sequence[float]],
-    members: Sequence[tuple[Sequence[float], Sequence[float]]],
+    members: Iterable[tuple[Sequence[float], Sequence[float]]],
 ) -> tuple[list[float], list[float]]:
-    """Sum member series onto the head's timestamps (see the module docstring for how)."""
+    """Sum member series onto the head's timestamps (see the module docstring for how).
+
+    ``members`` is read once, one series at a time: a generator keeps only one member's series
+    in memory however large the family."""
     times = list(head[0])
     totals = [float(v) for v in head[1]]
     for t, v in members:
