@@ -19,7 +19,7 @@ from toptui.monitor import Monitor
 from toptui.sparkline import BARS
 from toptui.tree import families
 from toptui.views.app import TopApp
-from toptui.views.growth_panel import GrowthPanel, judge_families, table_filter
+from toptui.views.growth_panel import GrowthPanel, table_filter
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -58,10 +58,12 @@ class FakeMachine:
         return Snapshot(1000.0 + self.t, 1_700_000_000 + self.t, 1.0, self.system, procs)
 
 
-def monitor_after(procs: list[Fake], seconds: int) -> Monitor:
-    """A monitor that has already watched the machine for ``seconds`` simulated seconds."""
+def monitor_after(procs: list[Fake], seconds: int, families: bool = False) -> Monitor:
+    """A monitor that has already watched the machine for ``seconds`` simulated seconds (and
+    judged families all along, with ``families``)."""
     monitor = Monitor(FakeMachine(procs), interval_s=1.0, judge_every_s=5.0)  # type: ignore[arg-type]
     monitor.judge_budget_s = 10.0
+    monitor.families = families
     for _ in range(seconds):
         monitor.step()
     return monitor
@@ -187,16 +189,17 @@ async def test_family_heads_are_filtered_and_the_outermost_kept_one_shown():
         Fake(1001, 500, rate=700 * KIB, user="nobody", name="leakA"),
         Fake(1002, 500, rate=500 * KIB, user="nobody", name="leakB"),
     ]
-    app = TopApp(interval_s=0.05, monitor=monitor_after(procs, 120))
+    app = TopApp(interval_s=0.05, monitor=monitor_after(procs, 120, families=True))
     async with app.run_test(size=(160, 45)) as pilot:
         await shown(pilot, app, 2)
-        app.paused = True
+        app.paused = True  # the monitor samples and judges on; the panel is drawn by hand
         panel = app.growth_panel
         panel.toggle_family()
-        panel.show(app.frame, app.monitor.history)
-        await wait_for(pilot, lambda: listed(panel) == {500})  # judged in a thread
+        frame = app.monitor.last
+        panel.show(frame, app.monitor.history)
+        assert listed(panel) == {500}  # judged by the monitor, not by the panel
         assert "bash +2" in str(panel.content)
-        panel.show(app.frame, app.monitor.history, *table_filter("nobody", None))
+        panel.show(frame, app.monitor.history, *table_filter("nobody", None))
         await pilot.pause()
         assert listed(panel) == {1001, 1002}
         assert "Growing families: 2 (user nobody)" in str(panel.border_title)
@@ -223,15 +226,6 @@ async def test_a_family_is_shown_by_the_smallest_one_that_explains_its_growth():
         text = str(panel.content)
         assert "tmux" not in text and "bash" not in text and "pool +2" in text
         assert str(panel.border_title).startswith("Growing families: 2")
-
-
-def test_toptuis_own_growth_does_not_flag_its_parents_family():
-    # toptui (1001 here) grows while its history fills; its shell's family must not leak for it.
-    procs = [Fake(500, name="bash"), Fake(1001, 500, rate=300 * KIB, name="toptui")]
-    monitor = monitor_after(procs, 120)
-    frame, history = monitor.last, monitor.history
-    assert {f.head[0] for f in judge_families(frame, history)} >= {500}
-    assert 500 not in {f.head[0] for f in judge_families(frame, history, own_pid=1001)}
 
 
 async def test_the_panel_shows_command_lines_when_the_table_does():
@@ -334,6 +328,9 @@ async def test_family_mode_lists_lone_leakers_and_sums_a_pool_under_its_parent()
         panel = await shown(pilot, app, 5)
         assert not {k[0] for k, _ in app.frame.leaks()} & {300, 301, 302, 303, 304}
         await pilot.press("F")
+        assert app.monitor.families  # the monitor judges them from now on
+        # Lone leakers at once (their own verdicts); the pool once its own state machine has
+        # confirmed it, 10 s of samples later.
         await wait_for(pilot, lambda: str(panel.border_title).startswith("Growing families: 6"))
         pids = listed(panel)
         assert pids == {1000, 1001, 1002, 1003, 1004, 300}
@@ -341,3 +338,5 @@ async def test_family_mode_lists_lone_leakers_and_sums_a_pool_under_its_parent()
         assert "pool +4" in text and "leaker0 " in text  # a family of one has no "+0"
         await pilot.press("F")
         await wait_for(pilot, lambda: str(panel.border_title).startswith("Growing steadily: 5"))
+        assert not app.monitor.families  # its family state is dropped
+        await wait_for(pilot, lambda: app.monitor.last.families is None)

@@ -136,7 +136,6 @@ class TopApp(OrderedKeysApp[int]):
         )
         self.summary = SummaryHeader(id="summary")
         self.growth_panel = GrowthPanel(id="growth")
-        self.growth_panel.own_pid = self.monitor.own_pid
         self.prompt = PromptBar(id="prompt")
         yield self.summary
         yield self.table
@@ -521,6 +520,8 @@ class TopApp(OrderedKeysApp[int]):
             return
         panel = self.growth_panel
         panel.toggle_family()
+        # The monitor judges families only while they are shown: off, their state is dropped.
+        self.monitor.families = panel.family_mode
         panel.remove_class("hidden")
         self._show_growth()
         mode = "families (process + descendants)" if panel.family_mode else "single processes"

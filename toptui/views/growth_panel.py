@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,13 +9,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from toptui import format as fmt
-from toptui.analysis.family import family_total
-from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
+from toptui.analysis.families import named
+from toptui.analysis.growth import exhaustion_seconds
 from toptui.history import History
 from toptui.model import ProcKey, ProcSample
 from toptui.monitor import Frame
 from toptui.sparkline import sparkline
-from toptui.tree import families
 from toptui.views.process_table import matches
 
 SPARK_MAX = 60  # the sparkline takes what the other columns leave, up to this
@@ -24,8 +22,6 @@ SPARK_MIN = 8  # narrower than this it says nothing: dropped instead
 NAME_WIDTH = 16
 FULL_NAME_WIDTH = 40  # with the command line shown (c), before the sparkline gives way
 NAME_MIN = 8
-FAMILY_EVERY_S = 5.0  # family totals are re-judged this often, not on every frame
-EXPLAINED_SHARE = 0.75  # an inner leaking family this share of an outer one's rate stands for it
 
 Keep = Callable[[ProcSample], bool]
 
@@ -59,17 +55,6 @@ class _Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class _Family:
-    """A leaking family as judged (every one, inner ones too: the filter picks among them)."""
-
-    head: ProcKey
-    verdict: GrowthVerdict
-    times: list[float]
-    total: list[float]
-    members: int
-
-
-@dataclass(frozen=True, slots=True)
 class _Layout:
     pid: int
     name: int
@@ -83,9 +68,10 @@ class _Layout:
 class GrowthPanel(Static):
     """Fastest grower first: PID, name, RES, rate, a sparkline of RES, and time to OOM.
 
-    In family mode (``F``) it judges each process together with its descendants, so a pool whose
-    workers each keep a little too much shows as one growing family; a process with no children
-    is a family of one.
+    In family mode (``F``) it shows the families the monitor judged (``Frame.families``: each
+    process together with its descendants, so a pool whose workers each keep a little too much
+    shows as one growing family; a process with no children is a family of one), named by
+    :func:`toptui.analysis.families.named`. It judges nothing itself.
 
     Each entry is one line fitted to the width (the sparkline shrinks first), and when the panel
     (capped by the CSS ``max-height``, so the table keeps its rows) cannot hold them all, the
@@ -94,20 +80,14 @@ class GrowthPanel(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.family_mode = False
-        self.own_pid: int | None = None  # toptui's own, left out of family sums (judge_families)
+        self.family_mode = False  # the app switches the monitor's family judging with it
         self.full_command = False  # COMMAND shows command lines, as the table does after c
-        self._found: list[_Family] = []
-        self._family_at = float("-inf")
-        self._family_busy = False  # a judging thread is running
-        self._last_show: tuple[Frame, History, Keep | None, str | None] | None = None
         self._entries: list[_Entry] = []
         self._message: Text | None = None  # shown instead of entries when there are none
         self._drawn_for = (-1, -1)  # (width, lines) the content was last fitted to
 
     def toggle_family(self) -> None:
         self.family_mode = not self.family_mode
-        self._family_at = float("-inf")
 
     # -- what to show ------------------------------------------------------------------------
 
@@ -116,28 +96,10 @@ class GrowthPanel(Static):
     ) -> None:
         """Refresh from a frame; ``keep`` narrows the processes (family heads in family mode)
         as the table is narrowed, and ``note`` says how in the title (see :func:`table_filter`)."""
-        self._last_show = (frame, history, keep, note)
         procs = {p.key: p for p in frame.snapshot.procs}
         available = float(frame.snapshot.system.memory.available)
         if self.family_mode:
-            self._judge_families(frame, history)
-            found = self._outermost(self._found, procs)
-            kept = [f for f in self._found if f.head in procs and _kept(procs[f.head], keep)]
-            shown = self._outermost(kept, procs)
-            self.border_title = _title("Growing families", len(shown), len(found), note,
-                                       "(F: single processes)")  # fmt: skip
-            self._entries = [
-                _Entry(procs[f.head], f.members, f.total[-1], f.verdict.rate_bytes_per_s,
-                       exhaustion_seconds(f.verdict, available), f.times, f.total,
-                       self._command_text(procs[f.head]))
-                for f in shown
-            ]  # fmt: skip
-            self._message = None
-            if not shown:
-                self._message = Text("No process family is growing steadily", style="bold")
-                if found:
-                    self._message.append(f"  ({len(found)} not shown: filtered)", style="dim")
-            self._draw()
+            self._show_families(frame, history, procs, available, keep, note)
             return
         leaks = frame.leaks()
         kept = [(k, v) for k, v in leaks if _kept(procs[k], keep)]
@@ -155,6 +117,41 @@ class GrowthPanel(Static):
                 )
             )
         self._message = None if kept else self._none_growing(frame, procs, keep, len(leaks))
+        self._draw()
+
+    def _show_families(
+        self,
+        frame: Frame,
+        history: History,
+        procs: dict[ProcKey, ProcSample],
+        available: float,
+        keep: Keep | None,
+        note: str | None,
+    ) -> None:
+        judged = frame.families
+        found = named(judged or (), procs.__contains__)
+        shown = named(judged or (), lambda k: k in procs and _kept(procs[k], keep))
+        self.border_title = _title("Growing families", len(shown), len(found), note,
+                                   "(F: single processes)")  # fmt: skip
+        self._entries = []
+        for f in shown:
+            p = procs[f.head]
+            times, values = f.times, f.total
+            if not times:  # a family of one: the process's own history
+                data = history.res_series(f.head)
+                times, values = data if data else ((), ())
+            eta = exhaustion_seconds(f.verdict, available)
+            self._entries.append(
+                _Entry(p, f.size, f.res, f.verdict.rate_bytes_per_s, eta, times, values,
+                       self._command_text(p))
+            )  # fmt: skip
+        self._message = None
+        if judged is None:  # switched on since this frame was judged: the next one has them
+            self._message = Text("Judging process families…", style="bold")
+        elif not shown:
+            self._message = Text("No process family is growing steadily", style="bold")
+            if found:
+                self._message.append(f"  ({len(found)} not shown: filtered)", style="dim")
         self._draw()
 
     def _command_text(self, p: ProcSample) -> str:
@@ -175,75 +172,6 @@ class GrowthPanel(Static):
             text.append(f"; {hidden} growing not shown: filtered", style="dim")
         text.append(")", style="dim")
         return text
-
-    def _judge_families(self, frame: Frame, history: History) -> None:
-        """Start re-judging the families in a thread when due: summing every family's members
-        over an hour of history can take a second with a thousand pool workers, and the screen
-        must not stop for it. The panel shows the last result until the new one arrives."""
-        now = frame.snapshot.t_mono
-        if now - self._family_at < FAMILY_EVERY_S or self._family_busy:
-            return
-        self._family_at = now
-        self._family_busy = True
-        self.run_worker(
-            lambda: self._families_done(judge_families(frame, history, self.own_pid)),
-            thread=True, group="families", exit_on_error=False,
-        )  # fmt: skip
-
-    def _families_done(self, found: list[_Family]) -> None:
-        """In the worker thread: hand the result to the UI thread and redraw there."""
-
-        def deliver() -> None:
-            self._family_busy = False
-            self._found = found
-            if self._last_show is not None and self.family_mode:
-                self.show(*self._last_show)
-
-        with contextlib.suppress(RuntimeError):  # the app is closing: nobody to tell
-            self.app.call_from_thread(deliver)
-
-    @staticmethod
-    def _outermost(found: list[_Family], procs: dict[ProcKey, ProcSample]) -> list[_Family]:
-        """The smallest leaking families that explain the growth, fastest first.
-
-        A family is dropped when one leaking family inside it grows at EXPLAINED_SHARE of its
-        rate or more: a leaker started from a shell in tmux leaks the shell's and the tmux
-        server's families too, and "tmux: server +40" would hide which process it is. A pool
-        whose workers each keep a little stays whole, as no one worker explains it. Of the rest,
-        a family inside another one is not shown (the outer total already holds it). Two
-        unrelated leakers of similar rates under one tmux still show as the tmux family: by
-        shape alone they look like a pool of two.
-        """
-        found = [f for f in found if f.head in procs]
-        by_head = {f.head: f for f in found}
-        by_pid = {p.pid: p for p in procs.values()}
-
-        def enclosing(key: ProcKey) -> list[_Family]:
-            """The leaking families this process is inside of, innermost first."""
-            out = []
-            p: ProcSample | None = procs[key]
-            seen = set()
-            while p is not None and p.ppid in by_pid and p.pid not in seen:
-                seen.add(p.pid)
-                p = by_pid[p.ppid]
-                if p.key in by_head:
-                    out.append(by_head[p.key])
-            return out
-
-        around = {f.head: enclosing(f.head) for f in found}
-        explained = {
-            outer.head
-            for f in found
-            for outer in around[f.head]
-            if f.verdict.rate_bytes_per_s >= EXPLAINED_SHARE * outer.verdict.rate_bytes_per_s
-        }
-        out = [
-            f
-            for f in found
-            if f.head not in explained and all(o.head in explained for o in around[f.head])
-        ]
-        out.sort(key=lambda f: f.verdict.rate_bytes_per_s, reverse=True)
-        return out
 
     # -- fitting it to the panel -------------------------------------------------------------
 
@@ -385,34 +313,3 @@ def _line(e: _Entry, lay: _Layout) -> Text:
     if lay.oom:
         text.append(f"  {_oom(e, lay.oom_prefix)}")
     return text
-
-
-def judge_families(frame: Frame, history: History, own_pid: int | None = None) -> list[_Family]:
-    """Every family (a process and its descendants) whose summed RES leaks; a process without
-    children is a family of one, taken from the monitor's own verdict (pure; runs in a thread).
-
-    ``own_pid`` (toptui's, when live) is left out of the sums: its memory grows by design while
-    its history fills, and its parent (a shell, tmux) would be flagged for it. Its own verdict
-    still stands as a family of one.
-    """
-    available = float(frame.snapshot.system.memory.available)
-    found = []
-    for head, members in families(frame.snapshot.procs).items():
-        members = [k for k in members if k[0] != own_pid]
-        if not members:
-            verdict = frame.verdicts.get(head)
-            if verdict is None or verdict.verdict != "leak":
-                continue
-            data = history.res_series(head)
-            if data is not None and data[0]:
-                found.append(_Family(head, verdict, list(data[0]), list(map(float, data[1])), 0))
-            continue
-        head_series = history.res_series(head)
-        if head_series is None:
-            continue
-        series = [s for s in map(history.res_series, members) if s is not None]
-        t, total = family_total(head_series, series)
-        verdict = judge(t, total, available_bytes=available)
-        if verdict.verdict == "leak":
-            found.append(_Family(head, verdict, t, total, len(members)))
-    return found
