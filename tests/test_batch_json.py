@@ -58,3 +58,54 @@ def test_kept_rows_write_what_json_dumps_writes(ensure_ascii: bool) -> None:
             assert parsed["processes"][0]["growth"]["exhaustion_s"] > 0
             time.sleep(0.2)
         assert line.isascii() == ensure_ascii
+
+
+def test_families_in_batch_json():
+    """``--families``: each iteration gets a ``families`` list of what family mode names, each
+    entry with root, name, members (pids, root first), res (their RES summed), verdict and rate;
+    without it there is no such key."""
+    import io
+
+    from test_family import MIB, Tree, monitor_for, pool
+
+    from toptui.batch import BatchOptions, run_batch
+
+    # A pool of four workers keeping 400 B/s each, and a lone process: 15 minutes of samples.
+    procs = [*pool(4, 400.0), (900, 1, "lone", lambda i: 30 * MIB)]
+    mon = monitor_for(Tree(procs))
+    for _ in range(900):
+        mon.step()
+    out = io.StringIO()
+    run_batch(BatchOptions(iterations=3, delay_s=0.01, fmt="json", families=True), out, mon)
+    frames = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(frames) == 3
+    for frame in frames:
+        (fam,) = frame["families"]
+        assert set(fam) == {"root", "name", "members", "res", "verdict", "rate_bytes_per_s"}
+        assert fam["root"] == 300 and fam["name"] == "pool"
+        assert fam["members"] == [300, 301, 302, 303, 304]
+        res = {p["pid"]: p["res"] for p in frame["processes"]}
+        assert fam["res"] == sum(res[pid] for pid in fam["members"])
+        assert fam["verdict"] == "leak"
+        assert fam["rate_bytes_per_s"] == pytest.approx(1600, abs=400)
+    # Without --families: no key, and the monitor judges no family.
+    mon.families = False
+    out = io.StringIO()
+    run_batch(BatchOptions(iterations=1, delay_s=0.01, fmt="json"), out, mon)
+    assert "families" not in json.loads(out.getvalue())
+    assert mon.last.families is None
+
+
+def test_families_from_the_command_line():
+    import os
+    import subprocess
+
+    with MemoryChild(start_mib=8) as child:
+        r = subprocess.run(
+            [sys.executable, "-m", "toptui", "-b", "-n", "2", "-d", "0.2", "--format", "json",
+             "--families", "-p", f"{os.getpid()},{child.pid}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    frames = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(frames) == 2 and all(f["families"] == [] for f in frames)  # nothing grows yet

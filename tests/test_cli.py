@@ -33,6 +33,8 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         (["--format", "xml", "-b"], "--format"),
         (["--frobnicate"], "unrecognized"),
         (["--history", "0"], "--history"),
+        (["--families"], "--families is for batch JSON"),  # the screen has F
+        (["-b", "-n", "1", "--families"], "--families is for batch JSON"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
+from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.columns import RowContext, header_line, row_line, sort_rows
 from toptui.history import History
@@ -35,6 +36,7 @@ class BatchOptions:
     fmt: str = "text"
     history_s: float = 3600.0
     per_cpu: bool = False  # -1: a %Cpu line per CPU, as top -1
+    families: bool = False  # --families: judge families, and list them in JSON
 
 
 class Stopper(Protocol):
@@ -92,6 +94,29 @@ def process_fields(p: ProcSample) -> dict:
         "cpu_time": round(p.cpu_time, 2),
         "create_time": round(p.create_time, 2),
     }
+
+
+def family_json(f: FamilyVerdict) -> dict:
+    """A named family in JSON: its head's pid and name, every member's pid (head first), their
+    RES summed now, and the family's shown verdict and rate."""
+    return {
+        "root": f.head[0],
+        "name": f.name,
+        "members": [k[0] for k in f.members],
+        "res": f.res,
+        "verdict": f.verdict.verdict,
+        "rate_bytes_per_s": round(float(f.verdict.rate_bytes_per_s), 3),
+    }
+
+
+def families_json(frame: Frame, procs: list[ProcSample]) -> list[dict]:
+    """What family mode names in this frame among families headed by ``procs`` (the rows shown:
+    ``-u`` narrows them as on the screen): leaks, and rising families apart from them. Empty
+    when families are not judged."""
+    if frame.families is None:
+        return []
+    heads = {p.key for p in procs}
+    return [family_json(f) for f in named(frame.families, heads.__contains__, rising=True)]
 
 
 _COLLECTING = '{"verdict":"collecting","rate_bytes_per_s":0.0,"samples":%d,"window_s":0.0}'
@@ -157,7 +182,10 @@ class JsonFrames:
             samples = len(history.get(p.key) or ())
             parts.append(f"{kept[1]}{self._growth(verdicts.get(p.key), samples, available)}}}")
         self._rows = rows
-        return f'{head[:-1]},"processes":[{",".join(parts)}]}}'
+        families = ""
+        if frame.families is not None:
+            families = f',"families":{self._dumps(families_json(frame, procs))}'
+        return f'{head[:-1]},"processes":[{",".join(parts)}]{families}}}'
 
 
 def frame_json(
@@ -200,6 +228,8 @@ def run_batch(
         judge_every_s=judge_every_for(opts.delay_s),
         recorder=recorder,
     )
+    if opts.families:
+        monitor.families = True
     record_error_shown = False
     stop = stop or threading.Event()
     encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")

@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="batch mode output: top-like text or one JSON object per line",
     )
     p.add_argument(
+        "--families",
+        action="store_true",
+        help="batch JSON: also judge each process with its descendants, and list the growing "
+        "families (the screen's F)",
+    )
+    p.add_argument(
         "--record",
         metavar="FILE",
         help="append every sample to FILE (CSV; read it with toptui analyze)",
@@ -237,6 +243,8 @@ def _run(args: argparse.Namespace) -> int:
         desc = True  # top's -o sorts high to low, text fields too, unless given a '-'
     if args.iterations is not None and not args.batch:
         raise UsageError("-n only applies to batch mode (-b)")
+    if args.families and not (args.batch and args.format == "json"):
+        raise UsageError("--families is for batch JSON (-b --format json); on the screen press F")
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.batch:
@@ -295,6 +303,7 @@ def _run_batch(
         fmt=args.format,
         history_s=args.history,
         per_cpu=args.per_cpu,
+        families=args.families,
     )
     monitor = Monitor(
         sampler,
