@@ -102,3 +102,40 @@ def test_without_pressure_every_process_is_judged_every_period():
     assert mon.judged - before == 2 * 20  # each once per 5 s
     for key, v in mon.verdicts.items():
         assert v.verdict == fresh(mon, key).verdict
+
+
+def test_verdicts_do_not_depend_on_the_cpu_budget():
+    """Judgements the budget postpones run later on the history as it was at their own sample:
+    once caught up, a loaded monitor shows exactly what an idle one shows."""
+    import random
+
+    rng = random.Random(5)
+    noise = {pid: [rng.randrange(0, 64) * 4096 for _ in range(700)] for pid in range(1, 6)}
+
+    def res(pid: int, i: int) -> int:
+        base = 100 * MIB + noise[pid][i]
+        if pid == 1:  # a leak under a GC sawtooth
+            return base + i * 150 * 1024 + (i % 70) * 300 * 1024
+        if pid == 2:  # a warm-up that levels off
+            return base + min(i, 200) * 400 * 1024
+        if pid == 3:  # a slow leak in noise
+            return base + i * 20 * 1024
+        if pid == 4:  # a sawtooth
+            return base + (i % 40) * MIB
+        return base  # flat
+
+    idle = Monitor(Script([1, 2, 3, 4, 5], res), interval_s=1.0, judge_every_s=1.0)
+    loaded = Monitor(Script([1, 2, 3, 4, 5], res), interval_s=1.0, judge_every_s=1.0)
+    idle.judge_budget_s = float("inf")
+    compared = 0
+    for tick in range(650):
+        busy = tick % 9 < 4  # four ticks in nine: one judgement per tick, the rest postponed
+        loaded.judge_budget_s = 0.0 if busy else float("inf")
+        a, b = idle.step(), loaded.step()
+        if not busy:
+            assert {k: (v.verdict, v.rate_bytes_per_s) for k, v in a.verdicts.items()} == {
+                k: (v.verdict, v.rate_bytes_per_s) for k, v in b.verdicts.items()
+            }, tick
+            compared += 1
+    assert compared > 250
+    assert {v.verdict for v in idle.verdicts.values()} >= {"leak", "no_leak"}

@@ -558,14 +558,25 @@ class History:
         return a
 
     def pin(self, key: ProcKey, t: float) -> bool:
-        """Keep ``key``'s history readable as it was at time ``t`` (see :meth:`res_series_at`),
-        until :meth:`unpin`; False when that is no longer possible."""
+        """Keep ``key``'s history readable as it was at the first tick at or after time ``t``
+        (see :meth:`res_series_at`), until :meth:`unpin`; False when that is no longer possible."""
         with self._lock:
             h = self._procs.get(key)
             tick = self._tick_at(t)
-            if h is None or tick is None or self._tl.tick - tick >= PIN_TICKS:
+            if tick is not None and self._tl.time(tick) < t:
+                tick += 1
+            if (
+                h is None
+                or tick is None
+                or tick > self._tl.tick
+                or self._tl.tick - tick >= PIN_TICKS
+            ):
                 return False
             h.pin = tick
+            # moved forward: summarise now what had been by that tick (a judgement of it may
+            # follow before the next sample is taken)
+            if h._recent and self._tl.tick >= h._hold:
+                h._compact(self._tl.tick)
             return True
 
     def unpin(self, key: ProcKey) -> None:

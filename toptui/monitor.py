@@ -126,6 +126,7 @@ class Monitor:
         self._states: dict[ProcKey, VerdictState] = {}
         # Per identity: the sample time at which its next judgement is due (see _judge_due).
         self._due_at: dict[ProcKey, float] = {}
+        self._pinned: set[ProcKey] = set()  # histories kept as of a postponed judgement's sample
         self._quiet: set[ProcKey] = set()  # last judged on a window with RES range < QUIET_BYTES
         self.judge_budget_s = JUDGE_BUDGET_S
         self.judged = 0  # full detector runs so far (the rest were quiet and refreshed)
@@ -193,8 +194,9 @@ class Monitor:
         if k >= len(t):
             return None
         latest = k == len(t) - 1
-        if not latest:  # postponed: the samples up to its own
-            t, res = t[: k + 1], res[: k + 1]
+        if not latest:  # postponed: the window exactly as it was at its own sample (pinned)
+            then = self.history.res_series_at(key, t[k])
+            t, res = then if then is not None and then[0] else (t[: k + 1], res[: k + 1])
         if key[0] == self.own_pid:
             raw = self._judge_own(t, res, available)
         else:
@@ -252,6 +254,9 @@ class Monitor:
         return True
 
     def _forget(self, key: ProcKey) -> None:
+        if key in self._pinned:
+            self._pinned.discard(key)
+            self.history.unpin(key)
         self.verdicts.pop(key, None)
         self._states.pop(key, None)
         self._due_at.pop(key, None)
@@ -262,10 +267,11 @@ class Monitor:
 
         The schedule is a function of the samples alone: a process is first judged at its second
         sample, then at the first sample about ``judge_every_s`` (less DUE_SHARE of the interval)
-        after the sample
-        of its last judgement. What the budget postpones keeps its own sample time and is judged
-        later on the history as it was then (oldest first, several per process if need be), so
-        the shown verdict for a sample is the same whatever the load; :func:`replay_verdicts`
+        after the sample of its last judgement. What the budget postpones keeps its own sample
+        time, its history is pinned (History.pin: nothing it held is summarised or trimmed), and
+        it is judged later on the history as it was then (oldest first, several per process if
+        need be), so
+        the shown verdict for a sample is the same whatever the load; :func:`series_verdicts`
         (analyze) follows the same schedule with no budget.
         """
         now = snap.t_mono
@@ -295,11 +301,15 @@ class Monitor:
             if at <= now:
                 if now - at > MAX_LAG_S:
                     at = due_at[key] = now
+                    if key in self._pinned:
+                        history.unpin(key)
+                        self._pinned.discard(key)
                 due.append((0 if key in urgent else 1, at, key))
         due.sort()
         clock = time.thread_time
         deadline = clock() + self.judge_budget_s
         full = 0
+        pinned = self._pinned
         for urgency, at, key in due:
             free = urgency == 0  # the process on screen: one judgement beyond the budget
             while at <= now:
@@ -307,7 +317,11 @@ class Monitor:
                     due_at[key] = now + gap
                     break
                 if full and clock() >= deadline:
-                    break  # over budget: stays due at its own sample, first in line next tick
+                    # Over budget: stays due at its own sample, first in line next tick, and its
+                    # history is kept as it was then (History.pin) until it has been judged.
+                    if history.pin(key, at if key in pinned else now):
+                        pinned.add(key)
+                    break
                 judged_at = self._judge(key, at, available)
                 if judged_at is None:
                     due_at.pop(key, None)
@@ -317,6 +331,11 @@ class Monitor:
                 else:
                     full += 1
                 due_at[key] = at = judged_at + gap
+                if key in pinned and at <= now:
+                    history.pin(key, at)  # still behind: now as of its next due sample
+            if key in pinned and due_at.get(key, now + 1) > now:
+                history.unpin(key)  # caught up
+                pinned.discard(key)
         for key in [k for k in self._states if k not in alive and k not in self.history]:
             self._forget(key)
         for key in [k for k in self.verdicts if k not in alive and k not in self.history]:
