@@ -99,8 +99,10 @@ def test_batch_json_schema_and_values():
         (p,) = obj["processes"]
         assert set(p) == {"pid", "ppid", "user", "name", "command", "state", "nice", "threads",
                           "virt", "res", "shr", "cpu_percent", "mem_percent", "cpu_time",
-                          "create_time", "growth"}  # fmt: skip
+                          "create_time", "growth", "program"}  # fmt: skip
         assert p["pid"] == child.pid and p["ppid"] == os.getpid()
+        # name is top's comm; program is what the interpreter runs (python3 -c, a script, ...)
+        assert p["program"].startswith(p["name"]) and len(p["program"]) > len(p["name"])
         assert set(p["growth"]) == {"verdict", "rate_bytes_per_s", "samples", "window_s"}
         assert p["growth"]["verdict"] == "collecting"
     assert objs[1]["processes"][0]["growth"]["samples"] == 2

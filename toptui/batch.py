@@ -82,6 +82,7 @@ def process_fields(p: ProcSample) -> dict:
         "ppid": p.ppid,
         "user": p.user,
         "name": p.name,
+        "program": p.shown_name,
         "command": p.command,
         "state": p.state,
         "nice": p.nice,

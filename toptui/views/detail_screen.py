@@ -112,7 +112,7 @@ class DetailScreen(Screen):
         self._last_verdict = verdict
         series = self.history.series(self.key)
         title = Text(f"PID {self.key[0]}", style="bold")
-        name = proc.name if proc else (series.name if series else "?")
+        name = proc.shown_name if proc else (series.name if series else "?")
         title.append(f"  {name}", style="bold")
         if proc is not None:
             title.append(f"  {proc.user}  {proc.command[:200]}", style="dim")

@@ -155,7 +155,7 @@ class GrowthPanel(Static):
         self._draw()
 
     def _command_text(self, p: ProcSample) -> str:
-        return (p.command or p.name) if self.full_command else p.name
+        return (p.command or p.name) if self.full_command else p.shown_name
 
     @staticmethod
     def _none_growing(frame: Frame, procs: dict, keep: Keep | None, hidden: int) -> Text:
@@ -259,7 +259,7 @@ def _title(what: str, shown: int, total: int, note: str | None, hint: str) -> st
 def _label(e: _Entry, width: int) -> str:
     """The name, with a family's ``+N`` members kept whole when the name is cut."""
     suffix = f" +{e.members}" if e.members else ""
-    return (e.name or e.proc.name)[: max(1, width - len(suffix))] + suffix
+    return (e.name or e.proc.shown_name)[: max(1, width - len(suffix))] + suffix
 
 
 def _oom(e: _Entry, prefix: bool) -> str:
