@@ -201,6 +201,9 @@ async def test_growth_panel_lists_the_leaking_child_and_not_the_flat_one():
 class SyntheticSampler:
     """Hundreds of steady processes and one whose RES changes every tick: no /proc needed."""
 
+    live = False  # not this machine: the Source protocol
+    extras_for: frozenset = frozenset()
+
     def __init__(self, n: int = 300) -> None:
         from toptui.model import CpuStates, MemoryStats, SystemStats, TaskCounts
 

@@ -39,6 +39,9 @@ class Fake:
 class FakeMachine:
     """Processes whose RES grows at a fixed rate; each sample is one simulated second later."""
 
+    live = False  # not this machine: the Source protocol
+    extras_for: frozenset = frozenset()
+
     def __init__(self, procs: list[Fake]) -> None:
         self.procs = [Fake(1, 0, name="systemd"), *procs]  # init: its family is the machine
         self.t = 0.0

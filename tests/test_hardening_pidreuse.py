@@ -41,6 +41,9 @@ def snap(t: float, p: ProcSample) -> Snapshot:
 class Replayed:
     """A sampler that hands the monitor prepared snapshots."""
 
+    live = False  # not this machine: the Source protocol
+    extras_for: frozenset = frozenset()
+
     def __init__(self) -> None:
         self.next: Snapshot | None = None
 

@@ -52,6 +52,9 @@ SYSTEM = SystemStats(
 class FixedSampler:
     """Forty steady processes with long names: the same rows every tick, no /proc needed."""
 
+    live = False  # not this machine: the Source protocol
+    extras_for: frozenset = frozenset()
+
     def __init__(self, system: SystemStats = SYSTEM) -> None:
         self.t = 100.0
         self.system = system

@@ -91,11 +91,25 @@ class Source(Protocol):
     """Where snapshots come from: the live sampler, a replay, or a test's own series.
 
     ``live`` is true only when the snapshots are of this machine now (toptui's own pid is then in
-    them, and treated as such)."""
+    them, and treated as such). ``extras_for`` names the identities whose costlier figures (PSS,
+    USS, swap, I/O) to read with the next snapshot; a source without such figures ignores it."""
 
     live: bool
+    extras_for: frozenset[ProcKey]
 
     def sample(self) -> Snapshot: ...
+
+
+class RecordedSource(Source, Protocol):
+    """A source that plays back what was recorded: how far it is, and what it does not hold."""
+
+    position: int  # ticks returned so far
+    total: int  # ticks in the recording
+    interval_s: float  # the recorded sampling interval
+    unrecorded_columns: frozenset[str]  # columns it has no data for
+
+    @property
+    def done(self) -> bool: ...
 
 
 class Monitor:
@@ -112,9 +126,9 @@ class Monitor:
         recorder: SnapshotSink | None = None,
     ) -> None:
         if sampler is None:
-            from toptui.sampling.sampler import Sampler  # psutil: only for a live monitor
+            from toptui.sources import live_source  # psutil: only for a live monitor
 
-            sampler = Sampler()
+            sampler = live_source()
         self.sampler = sampler
         # `is not None`: an empty History is falsy (it has a length), yet it is the caller's.
         self.history = (
@@ -405,6 +419,7 @@ class _NoSource:
     """A monitor fed with :meth:`Monitor.ingest` only."""
 
     live = False
+    extras_for: frozenset[ProcKey] = frozenset()
 
     def sample(self) -> Snapshot:  # pragma: no cover - never called
         raise RuntimeError("fed by ingest")

@@ -14,7 +14,15 @@ import os
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
-from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
+from toptui.model import (
+    CpuStates,
+    MemoryStats,
+    ProcKey,
+    ProcSample,
+    Snapshot,
+    SystemStats,
+    TaskCounts,
+)
 from toptui.recording import RecordingError, RecordingFormatError, RecordingReader, Row
 from toptui.sampling.system import read_memory
 
@@ -71,6 +79,8 @@ class ReplaySampler:
     """
 
     live = False  # a recording: its pids are not this machine's
+    unrecorded_columns = UNRECORDED_COLUMNS
+    extras_for: frozenset[ProcKey] = frozenset()  # nothing extra to read: ignored
 
     def __init__(self, path: str | os.PathLike[str], pids: Iterable[int] | None = None) -> None:
         self.path = os.fspath(path)

@@ -29,10 +29,9 @@ from toptui.analysis.growth import MIN_WINDOW_S
 from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
 from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor, SnapshotSink, judge_every_for
+from toptui.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
 from toptui.recording import export_history
-from toptui.sampling.replay import UNRECORDED_COLUMNS, ReplaySampler
-from toptui.sampling.sampler import Sampler
+from toptui.sources import live_source
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.confirm_screen import ConfirmScreen
@@ -96,7 +95,7 @@ class TopApp(OrderedKeysApp[int]):
         settings_path: Path | None = None,
         startup_warning: str | None = None,
         recorder: SnapshotSink | None = None,
-        replay: ReplaySampler | None = None,
+        replay: RecordedSource | None = None,
     ) -> None:
         super().__init__()
         self.prefs = prefs or settings.Settings()
@@ -107,7 +106,7 @@ class TopApp(OrderedKeysApp[int]):
         # Judged at the samples' own interval: a replay's is the recording's, not the playback's.
         sampled_s = getattr(replay, "interval_s", self.interval_s)
         self.monitor = monitor or Monitor(
-            replay or Sampler(pids=pids),
+            replay or live_source(pids),
             interval_s=sampled_s,
             history_s=history_s,
             judge_every_s=judge_every_for(sampled_s),
@@ -174,7 +173,7 @@ class TopApp(OrderedKeysApp[int]):
         self.summary.per_cpu = prefs.per_cpu
         table.hide_idle = prefs.hide_idle
         if self.replay is not None:
-            table.unrecorded = UNRECORDED_COLUMNS
+            table.unrecorded = self.replay.unrecorded_columns
         table.set_columns(prefs.extra_columns, prefs.full_command)
         self.growth_panel.set_class(not prefs.growth_panel, "hidden")
         table.focus()
@@ -256,14 +255,13 @@ class TopApp(OrderedKeysApp[int]):
 
     def _ask_for_extras(self) -> None:
         """PSS/USS/swap/I/O are read for the visible rows only, and only when shown."""
-        sampler = self.monitor.sampler
-        if not hasattr(sampler, "extras_for"):
+        if not self.monitor.sampler.live:
             return  # a replay has no live processes to read
         table = self.table
         wanted = frozenset()
         if any(c.name in EXTRA_COLUMNS for c in table.columns):
             wanted = frozenset(table.visible_keys())
-        sampler.extras_for = wanted
+        self.monitor.sampler.extras_for = wanted
 
     def _update_header(self) -> None:
         if self.frame is None:
