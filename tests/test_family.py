@@ -222,6 +222,25 @@ def test_a_pool_family_is_rising_then_a_leak_that_holds():
     assert len(f.times) == len(f.total) > 0  # the family's series, for the sparkline
 
 
+@pytest.mark.parametrize("starts", [(0, 0, 0), (0, 20, 40)])
+def test_a_pool_of_leaking_workers_is_named_as_the_pool_and_stays_so(starts):
+    # Each worker leaks on its own too (the third one maybe 40 s after the first): once two of
+    # them are leaks the pool is named, and from then on it is named alone at every sample.
+    procs = pool(0, 0.0) + [
+        (301 + w, 300, "pool-worker", lambda i, s=s: int(20 * MIB + 300 * KIB * max(0, i - s)))
+        for w, s in enumerate(starts)
+    ]
+    mon = monitor_for(Tree(procs))
+    first = None
+    for i in range(300):
+        shown = [f.head for f in named(mon.step().families, rising=True)]
+        if first is None and shown == [(300, 300)]:
+            first = i
+        if first is not None:
+            assert shown == [(300, 300)], i
+    assert first is not None and first <= 60
+
+
 def test_families_are_judged_every_5_s_of_sample_time_whatever_the_interval():
     # At the first sample 5 s after the last sweep, less half an interval for jitter (as the
     # monitor schedules a process's judgements).
@@ -303,11 +322,11 @@ def test_toptuis_own_growth_does_not_flag_its_parents_family():
     assert 500 not in heads[1]
 
 
-def _fam(head: int, members: list[int], rate: float, verdict: str = "leak", by=None):
+def _fam(head: int, members: list[int], rate: float, verdict: str = "leak", by=()):
     v = GrowthVerdict(verdict, rate, rate * 100, 100.0, 100, 1.0, 0.0, None, ())
     keys = tuple((pid, pid) for pid in (head, *members))
     return FamilyVerdict((head, head), f"p{head}", keys, 0, v,
-                         explained_by=None if by is None else (by, by))  # fmt: skip
+                         explained_by=tuple((pid, pid) for pid in by))  # fmt: skip
 
 
 def test_named_picks_the_smallest_family_that_explains_the_growth():
@@ -317,13 +336,17 @@ def test_named_picks_the_smallest_family_that_explains_the_growth():
     pool_ = _fam(300, [301, 302], 600 * KIB)  # two workers, neither explains it
     worker = _fam(301, [], 300 * KIB)
     assert named([leaker, bash, tmux_, pool_, worker]) == [leaker, pool_]
-    # A family whose rest is no leak without an inner one is explained by it, whatever the rates
-    # say; and an inner one that is only rising is not named itself.
-    early = _fam(400, [410, 420, 1001], 1000 * KIB, by=1001)
+    # Without what grows inside it the rest of the family is no leak: explained by that, whatever
+    # the rates say; named only if two of those are leaks (a pool of leakers).
+    early = _fam(400, [410, 420, 1001], 1000 * KIB, by=[420, 1001])
+    sawtooth = _fam(420, [], 800 * KIB, verdict="rising")
     rising = _fam(1001, [], 230 * KIB, verdict="rising")
-    assert named([early, rising]) == []
-    assert named([early, rising], rising=True) == []  # inside a leaking family: not listed
-    assert named([rising], rising=True) == [rising]
-    # The table's filters: a filtered-out leaker explains nothing.
+    assert named([early, sawtooth, rising]) == []
+    assert named([early, sawtooth, rising], rising=True) == []  # inside a leak: not listed
+    assert named([sawtooth, rising], rising=True) == [sawtooth, rising]
+    flagged = _fam(1001, [], 230 * KIB)
+    assert named([early, sawtooth, flagged]) == [flagged]
+    assert named([early, _fam(420, [], 600 * KIB), flagged]) == [early]  # two leakers
+    # The table's filters: a filtered-out process explains nothing.
     assert named([leaker, bash, tmux_], keep=lambda k: k[0] != 1001) == [bash]
-    assert named([early, leaker], keep=lambda k: k[0] != 1001) == [early]
+    assert named([early, sawtooth, flagged], keep=lambda k: k[0] != 1001) == [early]

@@ -33,6 +33,7 @@ Pure: no clock, no Textual, no psutil.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -81,9 +82,10 @@ class FamilyVerdict:
     # is the process's own, in the history).
     times: tuple[float, ...] = ()
     total: tuple[float, ...] = ()
-    # A growing family inside this leaking one that explains its leak: without it, the rest of
-    # the family is no leak (noted at the sweeps; see :func:`named`).
-    explained_by: ProcKey | None = None
+    # The growing families inside this one (the outermost of them) when they explain its growth:
+    # without their memory, the rest of the family is no leak (noted at the sweeps; see
+    # :func:`named`). Empty when they do not, or when none inside is growing.
+    explained_by: tuple[ProcKey, ...] = ()
 
     @property
     def size(self) -> int:
@@ -104,10 +106,10 @@ class FamilyJudge:
         self.every_s = every_s
         self.states: dict[ProcKey, VerdictState] = {}  # families judged at the last sweep
         self._growing: dict[ProcKey, FamilyVerdict] = {}  # of them, those shown growing
-        # Leaking family -> the family inside it tried as its explanation, and the state of
-        # the rest of it (see _explain).
-        self._rests: dict[ProcKey, tuple[ProcKey, VerdictState]] = {}
+        # Family -> the growing families inside it, and the state of the rest of it (_explain).
+        self._rests: dict[ProcKey, tuple[tuple[ProcKey, ...], VerdictState]] = {}
         self._due = float("-inf")
+        self._last_sweep = float("-inf")  # sample time of the previous sweep
         self.sweeps = 0
         self.judged = 0  # detector runs on family totals so far
 
@@ -126,6 +128,7 @@ class FamilyJudge:
         t = snap.t_mono
         if t >= self._due:
             self._sweep(procs, history, verdicts, float(snap.system.memory.available))
+            self._last_sweep = t
             self._due = t + max(0.0, self.every_s - DUE_SHARE * interval_s)
         return self._current(procs, verdicts)
 
@@ -140,9 +143,15 @@ class FamilyJudge:
         own = self.own_pid
         names = {p.key: p.name for p in procs}
         states: dict[ProcKey, VerdictState] = {}
+        rests: dict[ProcKey, tuple[tuple[ProcKey, ...], VerdictState]] = {}
         growing: dict[ProcKey, FamilyVerdict] = {}
-        for head, inner in descendants(procs).items():
-            members = sorted(k for k in inner if k[0] != own)
+        # Growing families found so far, from processes without children up: inner families are
+        # judged before the ones around them (fewer members), so each can be explained at once.
+        inner = self._alone(procs, verdicts, {})
+        for head, members in sorted(
+            ((h, sorted(k for k in d if k[0] != own)) for h, d in descendants(procs).items()),
+            key=lambda hm: (len(hm[1]), hm[0]),
+        ):
             if not members or head[0] == own:
                 continue  # a family of one: the process's own verdict stands for it
             state = self.states.get(head)
@@ -159,71 +168,64 @@ class FamilyJudge:
                 state = VerdictState()
             shown = state.update(times[-1], raw, times, total)
             states[head] = state
+            fam = FamilyVerdict(head, names.get(head, ""), (head, *members), int(total[-1]),
+                                shown, tuple(times), tuple(total))  # fmt: skip
+            by = self._explain(fam, inner, rests, history, available)
             if shown.verdict in GROWING:
-                growing[head] = FamilyVerdict(head, names.get(head, ""), (head, *members),
-                                              int(total[-1]), shown, tuple(times),
-                                              tuple(total))  # fmt: skip
+                growing[head] = replace(fam, explained_by=by) if by else fam
+                inner.append(growing[head])
         self.states = states  # heads gone, childless or quiet are dropped here
-        singles = self._alone(procs, verdicts, {})  # growing processes without children
-        self._growing = self._explain(growing, singles, history, available)
+        self._rests = rests
+        self._growing = growing
 
     def _explain(
         self,
-        growing: dict[ProcKey, FamilyVerdict],
-        singles: list[FamilyVerdict],
+        fam: FamilyVerdict,
+        inner: list[FamilyVerdict],
+        rests: dict[ProcKey, tuple[tuple[ProcKey, ...], VerdictState]],
         history: SeriesSource,
         available: float,
-    ) -> dict[ProcKey, FamilyVerdict]:
-        """Note, for each leaking family, whether the fastest growing family inside it explains
-        its leak: whether the rest of the family, without that one's memory, is no leak.
+    ) -> tuple[ProcKey, ...]:
+        """The growing families inside ``fam`` (the outermost of them) if they explain its
+        growth: if the rest of the family, without their memory, is no leak; else ().
 
-        "The rest" goes through a state machine of its own (kept while the family leaks and the
-        same one is the candidate), so it is a leak only on the same evidence as anything else:
-        in its first minutes a tmux server whose other children hold 300 MB and breathe by 80 MB
-        may look like a leak for one judgement, and that must not name it instead of its leaker.
+        "The rest" goes through a state machine of its own, from the first sweep at which the
+        same ones grow inside (judged as of the sweep before too, as the family was, so that its
+        evidence counts over the same time), so it is a leak only on the same evidence as
+        anything else. In its first minutes a tmux server's total can look like a leak because a
+        sawtooth's rise adds to its leaker's: both grow, the rest (a holder) does not, so the
+        server is explained by the two, and named only if both are leaks on their own.
         """
-        inner = [*growing.values(), *(f for f in singles if f.head not in growing)]
-        inner.sort(key=lambda f: (-f.verdict.rate_bytes_per_s, len(f.members), f.head))
-        rests: dict[ProcKey, tuple[ProcKey, VerdictState]] = {}
-        out = dict(growing)
-        for head, fam in growing.items():
-            if fam.verdict.verdict != "leak":
-                continue
-            inside = [f for f in inner if f.head != head and f.head in fam.members]
-            prev = self._rests.get(head)
-            kept = [f for f in inside if prev is not None and f.head == prev[0]]
-            if kept and prev is not None:
-                by, state = kept[0], prev[1]
-            elif inside:
-                by, state = inside[0], VerdictState()
-            else:
-                continue
-            rest = self._rest(fam, by, history)
-            if rest is None:
-                continue
-            times, values = rest
-            self.judged += 1
-            raw = judge(times, values, available_bytes=available)
-            shown = state.update(times[-1], raw, times, values)
-            rests[head] = (by.head, state)
-            if shown.verdict != "leak":
-                out[head] = replace(fam, explained_by=by.head)
-        self._rests = rests
-        return out
-
-    @staticmethod
-    def _rest(
-        fam: FamilyVerdict, inner: FamilyVerdict, history: SeriesSource
-    ) -> tuple[list[float], list[float]] | None:
-        """``fam``'s summed RES less ``inner``'s, on ``fam``'s times."""
-        if inner.times:
-            series: tuple[Sequence[float], Sequence[float]] | None = (inner.times, inner.total)
-        else:
-            series = history.res_series(inner.head)
-        if series is None or not series[0]:
-            return None
-        t, v = series
-        return family_total((fam.times, fam.total), [(t, [-float(x) for x in v])])
+        head = fam.head
+        inside = [f for f in inner if f.head != head and f.head in fam.members]
+        if not inside:
+            return ()
+        within = {k for f in inside for k in f.members if k != f.head}
+        growing = sorted(f.head for f in inside if f.head not in within)
+        by = tuple(growing)
+        prev = self._rests.get(head)
+        state = prev[1] if prev is not None and prev[0] == by else None
+        outer = {f.head: f for f in inside}
+        series = []
+        for key in by:
+            f = outer[key]
+            data = (f.times, f.total) if f.times else history.res_series(key)
+            if data is None or not data[0]:
+                return ()
+            series.append((data[0], [-float(x) for x in data[1]]))
+        times, values = family_total((fam.times, fam.total), series)
+        if state is None:
+            state = VerdictState()
+            k = bisect_right(times, self._last_sweep)
+            if k >= 2:
+                self.judged += 1
+                was = judge(times[:k], values[:k], available_bytes=available)
+                state.update(times[k - 1], was, times[:k], values[:k])
+        self.judged += 1
+        raw = judge(times, values, available_bytes=available)
+        shown = state.update(times[-1], raw, times, values)
+        rests[head] = (by, state)
+        return by if shown.verdict != "leak" else ()
 
     def _current(
         self, procs: list[ProcSample], verdicts: dict[ProcKey, GrowthVerdict]
@@ -293,29 +295,31 @@ def named(
     """What family mode names among ``found`` (those whose head ``keep`` lets through: alive,
     and not filtered out), fastest first: the smallest leaking families that explain the growth.
 
-    A leaking family is not named when a growing family inside it explains it:
+    A leaking family is not named when what grows inside it explains it:
 
-    * one that leaks at EXPLAINED_SHARE of its rate or more: a leaker started from a shell in
-      tmux leaks the shell's and the tmux server's families too, and "tmux: server +40" would
-      hide which process it is;
-    * or one without which the rest of the family is no leak (``explained_by``, judged at the
-      sweeps): a tmux server whose other children hold 300 MB and breathe by 80 MB can look, in
-      its first minutes, like a leak much faster than its leaker's. The one that explains it is
-      named only if it is a leak itself, so a family leak that is one member's sawtooth or burst
-      (not a leak on its own evidence) is not named at all.
+    * one leaking family inside it grows at EXPLAINED_SHARE of its rate or more: a leaker
+      started from a shell in tmux leaks the shell's and the tmux server's families too, and
+      "tmux: server +40" would hide which process it is;
+    * or, without the growing families inside it (``explained_by``, judged at the sweeps), the
+      rest of the family is no leak, and fewer than two of them are leaks on their own evidence.
+      In its first minutes a tmux server's total can look like a leak much faster than its
+      leaker's because a sawtooth's rise adds to it: the sawtooth is not a leak on its own, so
+      the server is not named; the leaker is, once it is a leak itself.
 
-    A pool whose workers each keep a little stays whole, as no one worker explains it. Of the
-    rest, a family inside another one is not named (the outer total already holds it). Two
-    unrelated leakers of similar rates under one tmux still show as the tmux family: by shape
-    alone they look like a pool of two.
+    A pool whose workers each keep a little stays whole, as no one worker explains it; so does a
+    pool whose workers leak on their own, once two of them do. Of the rest, a family inside another
+    one is not named (the outer total already holds it). Two unrelated leakers of similar rates
+    under one tmux still show as the tmux family: by shape alone they look like a pool of two.
 
     With ``rising``, families shown as ``rising`` are named too, by the same rules among
     themselves, where no leaking family is inside or around them (batch JSON lists them; the
     screen shows leaks only).
     """
+    found = list(found)
+    status = {f.head: f.verdict.verdict for f in found}
     fams = [f for f in found if keep is None or keep(f.head)]
     leaking = [f for f in fams if f.verdict.verdict == "leak"]
-    leaks = _smallest(leaking, keep)
+    leaks = _smallest(leaking, keep, status)
     if not rising:
         return leaks
     apart = [
@@ -324,7 +328,7 @@ def named(
         if f.verdict.verdict == "rising"
         and not any(_inside(f, g) or _inside(g, f) for g in leaking)
     ]
-    out = leaks + _smallest(apart, keep)
+    out = leaks + _smallest(apart, keep, status)
     out.sort(key=lambda f: (-f.verdict.rate_bytes_per_s, f.head))
     return out
 
@@ -334,7 +338,9 @@ def _inside(f: FamilyVerdict, outer: FamilyVerdict) -> bool:
 
 
 def _smallest(
-    found: list[FamilyVerdict], keep: Callable[[ProcKey], bool] | None
+    found: list[FamilyVerdict],
+    keep: Callable[[ProcKey], bool] | None,
+    status: dict[ProcKey, str],
 ) -> list[FamilyVerdict]:
     """See :func:`named`: drop the explained, then keep the outermost of the rest."""
     around = {f.head: [g for g in found if _inside(f, g)] for f in found}
@@ -344,11 +350,12 @@ def _smallest(
         for outer in around[f.head]
         if f.verdict.rate_bytes_per_s >= EXPLAINED_SHARE * outer.verdict.rate_bytes_per_s
     }
-    explained.update(
-        f.head
-        for f in found
-        if f.explained_by is not None and (keep is None or keep(f.explained_by))
-    )
+    for f in found:
+        by = f.explained_by
+        if not by or (keep is not None and not all(map(keep, by))):
+            continue  # nothing inside explains it (or the table's filters hide what does)
+        if sum(status.get(k) == "leak" for k in by) < 2:  # not a pool of leakers (yet)
+            explained.add(f.head)
     out = [
         f
         for f in found
