@@ -10,7 +10,6 @@ import json
 import math
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
@@ -21,6 +20,7 @@ from toptui.columns import RowContext, header_line, row_line, sort_rows
 from toptui.history import History
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, SnapshotSink, judge_every_for
+from toptui.pacing import Pacer
 from toptui.sampling.sampler import Sampler
 from toptui.summary import summary_lines
 
@@ -236,19 +236,10 @@ def run_batch(
     encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
     to_json = JsonFrames(ensure_ascii=encoding != "utf8")
     n = 0
-    deadline = time.monotonic()
+    pacer = Pacer(opts.delay_s)  # the screen's pacing rule: steady, and no burst after a delay
     while opts.iterations is None or n < opts.iterations:
-        if n:
-            deadline += opts.delay_s
-            now = time.monotonic()
-            if deadline < now - opts.delay_s:
-                # Far behind (suspended with Ctrl+Z, or a sweep overran): the time missed is a
-                # gap in the history, not a backlog of samples to take back to back; the next
-                # frame comes one period after the late one.
-                deadline = now + opts.delay_s
-            # Schedule against a deadline so the period stays steady however long a sweep takes.
-            if stop.wait(max(0.0, deadline - now)):
-                break
+        if n and stop.wait(pacer.wait_s()):
+            break
         frame = monitor.step()
         if monitor.record_error and not record_error_shown:
             record_error_shown = True  # the monitor goes on; say so once

@@ -30,6 +30,7 @@ from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
 from toptui.columns import EXTRA_COLUMNS
 from toptui.model import ProcSample
 from toptui.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
+from toptui.pacing import Pacer
 from toptui.recording import export_history
 from toptui.sources import live_source
 from toptui.views.choice_screen import ChoiceScreen
@@ -191,7 +192,7 @@ class TopApp(OrderedKeysApp[int]):
     # -- the sampling thread: never touches widgets ----------------------------------------
 
     def _sample_loop(self) -> None:
-        deadline = time.monotonic()
+        pacer = Pacer(self.interval_s)  # batch mode's rule too (toptui.pacing)
         while not self._stop.is_set():
             stepping = self.replay is not None and (self.paused or self.replay.done)
             if stepping:
@@ -199,7 +200,7 @@ class TopApp(OrderedKeysApp[int]):
                 try:
                     self._steps.get(timeout=0.1)
                 except queue.Empty:
-                    deadline = time.monotonic()
+                    pacer.restart()
                     continue
             selected = self._selected_key
             try:
@@ -211,11 +212,8 @@ class TopApp(OrderedKeysApp[int]):
             if stepping:
                 self._wake.clear()  # the press that woke us is served
                 continue  # the next '.' steps at once: presses are counted, never merged
-            deadline += self.interval_s
-            now = time.monotonic()
-            if deadline < now:  # overran (or was suspended): wait a full period, no catch-up
-                deadline = now + self.interval_s
-            self._wake.wait(deadline - now)  # Z, '.' and quitting cut the wait short
+            pacer.period_s = self.interval_s  # d changes it
+            self._wake.wait(pacer.wait_s())  # Z, '.' and quitting cut the wait short
             self._wake.clear()
 
     # -- frames ------------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""The one pacing rule, on a fake clock: steady periods, and no burst after a late sweep."""
+
+from toptui.pacing import Pacer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_period_does_not_stretch_by_the_time_a_sweep_takes():
+    clock = Clock()
+    pacer = Pacer(1.0, clock)
+    clock.t += 0.3  # the sweep took 0.3 s
+    assert abs(pacer.wait_s() - 0.7) < 1e-9
+    clock.t += 0.7 + 0.2
+    assert abs(pacer.wait_s() - 0.8) < 1e-9
+
+
+def test_a_late_sweep_or_a_suspend_is_followed_by_a_full_period_not_a_burst():
+    clock = Clock()
+    pacer = Pacer(1.0, clock)
+    clock.t += 5.0  # suspended for 5 s
+    assert pacer.wait_s() == 1.0
+    clock.t += 1.0
+    assert pacer.wait_s() == 1.0  # back on a steady period from there
+
+
+def test_a_new_period_applies_from_the_next_sample():
+    clock = Clock()
+    pacer = Pacer(1.0, clock)
+    pacer.period_s = 3.0
+    assert pacer.wait_s() == 3.0
+    pacer.restart()
+    clock.t += 0.5
+    assert abs(pacer.wait_s() - 2.5) < 1e-9

@@ -1,0 +1,34 @@
+"""When the next sample is due: one pacing rule for the screen, batch mode and any service.
+
+Samples come a steady period apart, scheduled against a deadline so the period does not stretch
+by however long a sweep takes. A sweep that overran, or a process that was suspended (Ctrl+Z, a
+machine asleep), never leads to a burst of samples taken back to back to "catch up": the time
+missed is a gap in the history, and the next sample comes one period after the late one.
+Textual-free and clock-injectable, so the rule is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class Pacer:
+    """Call :meth:`wait_s` after each sample: how long to wait before the next one."""
+
+    def __init__(self, period_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.period_s = period_s
+        self._clock = clock
+        self._deadline = clock()
+
+    def restart(self) -> None:
+        """The next period counts from now (after a pause, or a step taken by hand)."""
+        self._deadline = self._clock()
+
+    def wait_s(self) -> float:
+        """Seconds until the next sample is due (0 when it is due now)."""
+        self._deadline += self.period_s
+        now = self._clock()
+        if self._deadline < now:  # overran or was suspended: a full period from now, no burst
+            self._deadline = now + self.period_s
+        return self._deadline - now
