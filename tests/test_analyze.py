@@ -14,7 +14,7 @@ from children import MemoryChild
 from toptui import analyze
 from toptui.model import Snapshot
 from toptui.monitor import Monitor
-from toptui.recording import HEADER_LINE, Recorder
+from toptui.recording import HEADER_V1_LINE, Recorder
 from toptui.sampling.sampler import Sampler
 
 MIB = 1024 * 1024
@@ -247,7 +247,7 @@ BAD_INPUTS = {
         3,
         "expected 8 fields",
     ),
-    "recording_nul_name": (HEADER_LINE.encode() + b"\r\n1,\x00", 2, "binary"),
+    "recording_nul_name": (HEADER_V1_LINE.encode() + b"\r\n1,\x00", 2, "binary"),
 }
 
 
@@ -324,7 +324,7 @@ def test_byte_order_marks_and_quoted_csv_fields_are_read(tmp_path, capsys):
 def test_json_is_valid_utf8_whatever_bytes_the_names_hold(tmp_path, capsys):
     rec = tmp_path / "hand_made.csv"
     rows = b"".join(b"%d,7,1.0,py\xff\xfe,%d,1,1,0.0\r\n" % (i, MIB) for i in range(3))
-    rec.write_bytes(HEADER_LINE.encode() + b"\r\n" + rows)
+    rec.write_bytes(HEADER_V1_LINE.encode() + b"\r\n" + rows)  # format 1 still reads
     odd = write_csv(tmp_path / os.fsdecode(b"mem\xe9.csv"), flat())
     assert analyze.main(["--format", "json", str(rec), str(odd)]) == 0
     out = capsys.readouterr().out

@@ -10,6 +10,7 @@ from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemSta
 from toptui.monitor import Monitor
 from toptui.recording import (
     HEADER_LINE,
+    HEADER_V1_LINE,
     Recorder,
     RecordingError,
     RecordingFormatError,
@@ -249,7 +250,7 @@ def test_recording_again_after_a_crash_drops_only_the_partial_line(tmp_path):
 )
 def test_a_malformed_row_names_its_line(tmp_path, body, line, needle):
     path = tmp_path / "rec.csv"
-    path.write_bytes(HEADER_LINE.encode() + b"\n" + body)
+    path.write_bytes(HEADER_V1_LINE.encode() + b"\n" + body)  # format 1
     with pytest.raises(RecordingFormatError) as info:
         read_series(path)
     assert info.value.line == line
@@ -277,3 +278,29 @@ def test_reading_100k_rows_is_quick(tmp_path):
     elapsed = time.process_time() - t0
     assert sum(len(s.t) for s in series) == 100_000
     assert elapsed < 3.0  # about 0.5 s on the project's 2-core machine
+
+
+def test_format_2_keeps_parent_pids_and_format_1_still_reads_and_is_appended_to_as_it_is(tmp_path):
+    from dataclasses import replace
+
+    from toptui.recording import NO_PARENT, RecordingReader
+
+    new = tmp_path / "new.csv"
+    with Recorder(new) as rec:
+        rec.record(snap(1_700_000_100.0, [replace(proc(7, "child", MIB), ppid=42)]))
+    assert new.read_bytes().startswith(HEADER_LINE.encode() + b"\r\n")
+    (row,) = RecordingReader(str(new)).rows()
+    assert row.ppid == 42
+
+    old = tmp_path / "old.csv"
+    old.write_bytes(
+        HEADER_V1_LINE.encode() + b"\r\n1700000000.000,7,1.00,child,4096,4096,0,0.0\r\n"
+    )
+    reader = RecordingReader(str(old))
+    (row,) = reader.rows()
+    assert row.ppid == NO_PARENT and not reader.has_parents
+    with Recorder(old) as rec:  # appended to in its own format: no ppid column
+        rec.record(snap(1_700_000_101.0, [replace(proc(7, "child", MIB), ppid=42)]))
+    rows = list(RecordingReader(str(old)).rows())
+    assert [r.ppid for r in rows] == [NO_PARENT, NO_PARENT]
+    assert old.read_text().count("time,pid,") == 1

@@ -117,3 +117,30 @@ def test_100k_rows_replay_quickly(tmp_path):
         n += len(r.sample().procs)
     assert n == 100_000 and r.total == 100
     assert time.process_time() - t0 < 5.0  # about 1.5 s on the project's 2-core machine
+
+
+def test_a_format_2_replay_has_parents_so_families_are_judged(tmp_path):
+    """A recording that keeps ppid replays with tree view and families; a format 1 one says so."""
+    from dataclasses import replace
+
+    from toptui.recording import HEADER_V1_LINE
+
+    path = tmp_path / "rec.csv"
+    with Recorder(path) as rec:
+        for i in range(120):
+            head = replace(proc(10, "pool", 50 * 1024 * 1024), ppid=1)
+            worker = replace(proc(11, "worker", 20 * 1024 * 1024 + i * 200 * 1024), ppid=10)
+            rec.record(snap(1_700_000_000.0 + i, [head, worker]))
+    replay = ReplaySampler(path)
+    assert replay.has_parents and "PPID" not in replay.unrecorded_columns
+    mon = Monitor(replay, interval_s=1.0, judge_every_s=1.0)
+    mon.families = True
+    for _ in range(120):
+        frame = mon.step()
+    assert {p.pid: p.ppid for p in frame.snapshot.procs} == {10: 1, 11: 10}
+    assert frame.families is not None
+
+    old = tmp_path / "old.csv"
+    old.write_text(HEADER_V1_LINE + "\r\n1700000000.000,7,1.00,x,4096,4096,0,0.0\r\n")
+    assert not ReplaySampler(old).has_parents
+    assert "PPID" in ReplaySampler(old).unrecorded_columns

@@ -30,7 +30,13 @@ from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
 from toptui.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
 from toptui.monitor import series_verdicts
-from toptui.recording import BOM, HEADER_LINE, RecordingFormatError, RecordingReader
+from toptui.recording import (
+    BOM,
+    HEADER_LINE,
+    HEADER_V1_LINE,
+    RecordingFormatError,
+    RecordingReader,
+)
 
 MIB = 1024 * 1024
 _MAX_BYTES = 2.0**63  # memory at or beyond this is corruption, not a measurement
@@ -138,7 +144,7 @@ def sniff(path: str, head: bytes) -> str:
         line = head.count(b"\n", 0, nul) + 1
         raise InputError(path, line, "binary data, not a memory trace")
     first = head.split(b"\n", 1)[0].removeprefix(BOM).strip()
-    if first == HEADER_LINE.encode():
+    if first in (HEADER_LINE.encode(), HEADER_V1_LINE.encode()):
         return "recording"
     if first.replace(b" ", b"").replace(b'"', b"").lower() in (b"t,rss", b"time,rss"):
         return "csv"  # header names may be quoted, as R's write.csv writes them

@@ -107,6 +107,7 @@ class RecordedSource(Source, Protocol):
     total: int  # ticks in the recording
     interval_s: float  # the recorded sampling interval
     unrecorded_columns: frozenset[str]  # columns it has no data for
+    has_parents: bool  # its processes' parent pids are known (recording format 2)
 
     @property
     def done(self) -> bool: ...

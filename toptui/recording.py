@@ -1,7 +1,9 @@
 """Recordings: every snapshot appended to a CSV file, and read back per process or per tick.
 
-One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent`` (epoch
-seconds, bytes, percent), under a single header line. The file is only ever appended to, and each
+One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent,ppid``
+(epoch seconds, bytes, percent) under a single header line: format 2. Format 1, written before
+toptui kept parent pids, has no ``ppid`` column; it is still read (the parents are then unknown),
+and a recording is always appended to in its own format. The file is only ever appended to, and each
 tick's rows go out in one ``os.write`` of complete lines, so an interrupted toptui leaves whole
 ticks behind; a reader drops an incomplete last line (a crash or a full disk mid-write) rather than
 failing. A reader takes bytes that are not UTF-8 (a hand-made file) as U+FFFD, as the sampler
@@ -25,8 +27,11 @@ from typing import IO, NamedTuple
 from toptui.history import Series
 from toptui.model import ProcSample, Snapshot
 
-HEADER = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
+HEADER_V1 = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
+HEADER = (*HEADER_V1, "ppid")  # format 2: what new recordings are written in
 HEADER_LINE = ",".join(HEADER)
+HEADER_V1_LINE = ",".join(HEADER_V1)
+NO_PARENT = -1  # a format 1 row's ppid: not recorded
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
 _MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
 _ENCODING = "utf-8"
@@ -69,6 +74,7 @@ class Row(NamedTuple):
     vms: int
     shared: int
     cpu_percent: float
+    ppid: int = NO_PARENT
 
 
 def _describe(exc: OSError) -> str:
@@ -102,6 +108,7 @@ class Recorder:
                 self.path, f"cannot record to {self.path}: {_describe(exc)}", exc.errno
             ) from None
         self._fd: int | None = fd
+        self._v1 = False  # an existing format 1 file: its rows have no ppid
         try:
             self._need_header = self._prepare(fd)
         except BaseException:
@@ -131,18 +138,21 @@ class Recorder:
             raise RecordingError(
                 self.path, f"cannot read {self.path}: {_describe(exc)}", exc.errno
             ) from None
-        header = HEADER_LINE.encode()
         body = head.removeprefix(BOM)
-        if len(head) == st.st_size and body in (header, header + b"\r"):
-            os.ftruncate(fd, 0)  # our whole header but not its line end: write it again
-            return True
-        if not (body.startswith(header + b"\n") or body.startswith(header + b"\r\n")):
+        for line in (HEADER_LINE.encode(), HEADER_V1_LINE.encode()):
+            if len(head) == st.st_size and body in (line, line + b"\r"):
+                os.ftruncate(fd, 0)  # our whole header but not its line end: write it again
+                return True
+            if body.startswith(line + b"\n") or body.startswith(line + b"\r\n"):
+                self._v1 = line != HEADER_LINE.encode()  # appended to in its own format
+                break
+        else:
             raise RecordingError(
                 self.path,
                 f"{self.path} exists and is not a toptui recording; not appending to it",
                 errno.EINVAL,
             )
-        if keep is not None and keep > len(HEADER_LINE):
+        if keep is not None and keep > len(HEADER_V1_LINE):
             os.ftruncate(fd, keep)
         return False
 
@@ -157,10 +167,18 @@ class Recorder:
         if self._need_header:
             w.writerow(HEADER)
         t = f"{snap.t_wall:.3f}"
-        w.writerows(
-            (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr, f"{p.cpu_percent:.1f}")
-            for p in snap.procs
-        )
+        if self._v1:
+            w.writerows(
+                (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
+                 f"{p.cpu_percent:.1f}")
+                for p in snap.procs
+            )  # fmt: skip
+        else:
+            w.writerows(
+                (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
+                 f"{p.cpu_percent:.1f}", p.ppid)
+                for p in snap.procs
+            )  # fmt: skip
         text = buf.getvalue()
         if not text:
             return
@@ -217,7 +235,7 @@ class _Lines:
 
 def _bad_field(row: list[str]) -> str:
     """Which field of a row that failed to parse is wrong, for the error message."""
-    convs = (float, int, float, str, int, int, int, float)
+    convs = (float, int, float, str, int, int, int, float, int)[: len(row)]
     for name, conv, text in zip(HEADER, convs, row, strict=True):
         try:
             conv(text)
@@ -230,15 +248,16 @@ def _bad_field(row: list[str]) -> str:
 _new_row = tuple.__new__  # Row(...) runs Python code per row; this is the same tuple, faster
 
 
-def _parse(row: list[str], path: str, line: int) -> Row:
-    if len(row) != 8:
+def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADER) -> Row:
+    if len(row) != len(header):
         raise RecordingFormatError(
-            path, line, f"expected {len(HEADER)} fields ({HEADER_LINE}), found {len(row)}"
+            path, line, f"expected {len(header)} fields ({','.join(header)}), found {len(row)}"
         )
-    t, pid, ct, name, rss, vms, shr, cpu = row
+    t, pid, ct, name, rss, vms, shr, cpu = row[:8]
     try:
         tv, pv, cv = float(t), int(pid), float(ct)
         rv, vv, sv, uv = int(rss), int(vms), int(shr), float(cpu)
+        ppid = int(row[8]) if len(row) > 8 else NO_PARENT
     except ValueError:
         raise RecordingFormatError(path, line, _bad_field(row)) from None
     if not (-_MAX_TIME < tv < _MAX_TIME and -_MAX_TIME < cv < _MAX_TIME):
@@ -247,7 +266,9 @@ def _parse(row: list[str], path: str, line: int) -> Row:
         raise RecordingFormatError(path, line, "memory size out of range")
     if not (0 <= pv < 2**32 and -1.0 < uv < 1e6):
         raise RecordingFormatError(path, line, "pid or cpu_percent out of range")
-    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv))
+    if not NO_PARENT <= ppid < 2**32:
+        raise RecordingFormatError(path, line, "ppid out of range")
+    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid))
 
 
 class RecordingReader:
@@ -266,6 +287,8 @@ class RecordingReader:
         self.path = os.fspath(path)
         self.truncated_line: int | None = None
         self.rows_read = 0
+        self.header = HEADER  # the format read (known once rows() has begun)
+        self.has_parents = True  # format 2: rows carry ppid
         self._stream = stream
 
     def rows(self) -> Iterator[Row]:
@@ -289,13 +312,16 @@ class RecordingReader:
             raise RecordingFormatError(path, 1, f"not a toptui recording ({exc})") from None
         if first is None:
             raise RecordingFormatError(path, 1, "empty file")
-        if [c.lstrip("\ufeff") for c in first] != list(HEADER):
+        columns = tuple(c.lstrip("\ufeff") for c in first)
+        if columns not in (HEADER, HEADER_V1):
             if lines.partial and HEADER_LINE.startswith(",".join(first)):
                 self.truncated_line = 1  # cut off inside the header itself
                 return
             raise RecordingFormatError(
                 path, 1, f"not a toptui recording (the first line is not {HEADER_LINE})"
             )
+        self.header = columns
+        self.has_parents = columns == HEADER
         held: tuple[list[str], int] | None = None
         while True:
             try:
@@ -324,7 +350,7 @@ class RecordingReader:
 
     def _emit(self, row: list[str], line: int) -> Row:
         self.rows_read += 1
-        return _parse(row, self.path, line)
+        return _parse(row, self.path, line, self.header)
 
     def ticks(self) -> Iterator[tuple[float, list[Row]]]:
         """Rows grouped by their ``time`` column, in file order: one group per recorded tick."""

@@ -52,7 +52,7 @@ def _proc(r: Row, mem_total: int) -> ProcSample:
         # create_time is recorded to 1/100 s, a clock tick: distinct starts stay distinct keys.
         key=(r.pid, round(r.create_time * 100)),
         pid=r.pid,
-        ppid=0,
+        ppid=max(0, r.ppid),  # format 1 keeps none (NO_PARENT): 0, as for a root
         user="?",
         name=r.name,
         command=r.name,
@@ -80,6 +80,7 @@ class ReplaySampler:
 
     live = False  # a recording: its pids are not this machine's
     unrecorded_columns = UNRECORDED_COLUMNS
+    has_parents = False
     extras_for: frozenset[ProcKey] = frozenset()  # nothing extra to read: ignored
 
     def __init__(self, path: str | os.PathLike[str], pids: Iterable[int] | None = None) -> None:
@@ -87,6 +88,10 @@ class ReplaySampler:
         self._only = frozenset(pids) if pids else None  # like top -p: only these processes
         try:
             times = [t for t, _ in self._read()]
+            # format 2 keeps parent pids: then tree view and families work on a replay too
+            self.has_parents = self._reader.has_parents
+            if self.has_parents:
+                self.unrecorded_columns = UNRECORDED_COLUMNS - {"PPID"}
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise RecordingError(
@@ -109,7 +114,8 @@ class ReplaySampler:
         self._last_t: float | None = None
 
     def _read(self) -> Iterator[tuple[float, list[Row]]]:
-        ticks = RecordingReader(self.path).ticks()
+        self._reader = RecordingReader(self.path)
+        ticks = self._reader.ticks()
         if self._only is None:
             return ticks
         only = self._only

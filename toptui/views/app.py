@@ -511,8 +511,8 @@ class TopApp(OrderedKeysApp[int]):
 
     def action_toggle_family(self) -> None:
         """Judge each process together with its descendants (a pool leaks as a family)."""
-        if self.replay is not None:
-            self.notify("a recording keeps no parent pids: no families", timeout=2)
+        if self.replay is not None and "PPID" in self.replay.unrecorded_columns:
+            self.notify("this recording keeps no parent pids: no families", timeout=2)
             return
         panel = self.growth_panel
         panel.toggle_family()
