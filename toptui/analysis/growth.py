@@ -34,7 +34,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress, pairwise, repeat
-from typing import Literal
+from typing import Literal, NamedTuple
 
 #: "rising" is never the detector's own answer: the verdict state machine
 #: (toptui.analysis.verdict_state) shows it while fresh growth is not yet confirmed.
@@ -104,6 +104,10 @@ STEP_MIN_S = 30.0
 TAIL_RISE = 0.3
 STOP_K = 9.0
 STOP_ABS_S = 180.0
+# A robust spread: the median absolute deviation times this estimates a normal standard deviation.
+MAD_TO_SIGMA = 1.4826
+# Lag-1 autocorrelation is capped here when deflating a trend's z (higher would erase any trend).
+RHO_MAX = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +329,14 @@ def _gc_floors(
 # ----------------------------------------------------------------------------- statistics
 
 
-Fit = tuple[float, int, int, float, float]  # (sse, ramp start i, ramp end j, level, rise)
+class Fit(NamedTuple):
+    """A flat-ramp-flat least-squares fit of the floors (in gates, over shares of the time)."""
+
+    sse: float  # squared error
+    start: int  # the ramp runs from block ``start`` ...
+    end: int  # ... to block ``end`` (the last block: still rising at the end)
+    level: float  # the flat level before the ramp
+    rise: float  # how much the ramp adds
 
 
 def _fit_ramps(ts: list[float], ys: list[float]) -> tuple[Fit, Fit]:
@@ -341,13 +352,13 @@ def _fit_ramps(ts: list[float], ys: list[float]) -> tuple[Fit, Fit]:
     p_ty = [0.0, *accumulate(map(operator.mul, ts, ys))]
     sy = p_y[m]
     syy = math.fsum(y * y for y in ys)
-    best: Fit = (math.inf, 0, m - 1, 0.0, 0.0)
-    cont: Fit = best
+    best = (math.inf, 0, m - 1, 0.0, 0.0)  # plain tuples in the O(m^2) loop: cheaper
+    cont = best
     for j in range(1, m):
         tj = ts[j]
         n_after = m - j
         y_after = sy - p_y[j]
-        row: Fit = (math.inf, 0, j, 0.0, 0.0)
+        row = (math.inf, 0, j, 0.0, 0.0)
         for i in range(j):
             ti = ts[i]
             span = tj - ti
@@ -371,7 +382,7 @@ def _fit_ramps(ts: list[float], ys: list[float]) -> tuple[Fit, Fit]:
             best = row
         if j == m - 1:
             cont = row
-    return best, cont
+    return Fit(*best), Fit(*cont)
 
 
 def _theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -418,7 +429,7 @@ def _line_residuals(
     a0 = my - b * mt
     res = [y - a0 - b * a for a, y in zip(ts, ys, strict=True)]
     sse = math.fsum(r * r for r in res)
-    var = (1.4826 * statistics.median(map(abs, res))) ** 2
+    var = (MAD_TO_SIGMA * statistics.median(map(abs, res))) ** 2
     return sse, a0 + b * ts[0], b * (ts[-1] - ts[0]), max(var, 1e-12), res
 
 
@@ -479,7 +490,7 @@ def _raw_trend_z(ts: Sequence[float], xs: Sequence[float]) -> float:
     den = math.fsum(v * v for v in dev)
     if den <= 0:
         return z
-    rho = min(0.95, max(0.0, math.fsum(map(operator.mul, dev, dev[1:])) / den))
+    rho = min(RHO_MAX, max(0.0, math.fsum(map(operator.mul, dev, dev[1:])) / den))
     return z / math.sqrt((1.0 + rho) / (1.0 - rho))
 
 
@@ -497,24 +508,132 @@ def judge(
         return _judge(times, rss, available_bytes)
     except (ArithmeticError, ValueError, TypeError, IndexError) as exc:  # pragma: no cover
         return GrowthVerdict(
-            "no_leak", 0.0, 0.0, 0.0, 0, 0.0, None, 0.0, (f"could not judge: {exc!r}",)
-        )
+            verdict="no_leak", rate_bytes_per_s=0.0, growth_bytes=0.0, window_s=0.0, samples=0,
+            confidence=0.0, onset_s=None, need_s=0.0, reasons=(f"could not judge: {exc!r}",),
+        )  # fmt: skip
 
 
 def _judge(
     times: Sequence[float], rss: Sequence[float], available_bytes: float | None
 ) -> GrowthVerdict:
+    """The stages in order; each may answer early (see the module docstring for why)."""
+    w = _window(times, rss)
+    if isinstance(w, GrowthVerdict):
+        return w
+    f = _floors(w)
+    if isinstance(f, GrowthVerdict):
+        return f
+    m = _model(w, f)
+    rejected = _not_growing_enough(w, f, m) or _stopped(w, f, m) or _warm_up(w, m)
+    if rejected is not None:
+        return rejected
+    z, steady = _trend(w, f, m)
+    rejected = _no_trend(m, z, steady) or _no_new_high(f, m)
+    if rejected is not None:
+        return rejected
+    return _leak(w, f, m, z, steady, available_bytes)
+
+
+# Confidence of each answer: how sure a rule is when it decides (shown in the detail view).
+CONF_QUIET = 0.95  # memory never moved by the least growth that counts
+CONF_NOT_RISING = 0.9  # the floor's median rate is not positive
+CONF_SMALL_MAX = 0.95  # grew less than the least that counts: 1 - half the share grown, up to this
+CONF_SLOW = 0.8  # slower than the least rate that counts
+CONF_SWING = 0.8  # small against the GC swings
+CONF_STOPPED = 0.8  # growth stopped and stayed flat
+CONF_WARM_UP = 0.6  # slowing down like a cache filling (it may still be a slowing leak)
+CONF_OLD_HIGH = 0.7  # only back near an earlier high
+# No steady trend: from CONF_TREND_LOW (z just under Z_MIN) up to CONF_TREND_HIGH (z at 0 or less).
+CONF_TREND_LOW = 0.5
+CONF_TREND_HIGH = 0.9
+# A leak: P(trend) times how far past the least growth that counts, full at four times it.
+CONF_LEAK_BASE = 0.5
+CONF_LEAK_FULL_GATES = 4.0
+# The base size (for the least growth that counts): median floor of the first share of blocks.
+BASE_SHARE = 0.15
+BASE_MIN_BLOCKS = 2
+# A flat tail must be at least this many block widths long to say "stopped".
+STOP_MIN_WIDTHS = 2.0
+
+
+@dataclass(slots=True)
+class _Window:
+    """The samples to judge: cleaned, long gaps squeezed out of the time axis and closed."""
+
+    t: list[float]  # sample times as given (cleaned)
+    x: list[float]  # sizes, less any step across a gap
+    n: int
+    span: float  # last minus first time
+    u: list[float]  # times with long gaps cut to one interval
+    origin: float
+    obs: float  # time observed (span less the gaps)
+    typ_dt: float
+    width: float  # block width (seconds of observed time)
+    nb: int  # blocks
+    jumped: float  # the rise taken out across gaps
+    gap_note: str
+
+
+@dataclass(slots=True)
+class _Floors:
+    """The memory floor per time block (GC troughs taken where there are collections)."""
+
+    taus: list[float]  # block centres, seconds from the origin
+    floors: list[float]
+    starts: list[int]  # first sample index of each block
+    swing: float  # median GC swing (0 without collections)
+    drops: int  # collections seen
+
+
+@dataclass(slots=True)
+class _Model:
+    """The floor's growth: the fitted ramps, the onset and the rate after it."""
+
+    gate: float  # the least growth that counts, for this process
+    ref: float  # the first floor: ys are measured from it, in gates
+    ys: list[float]
+    ts: list[float]  # block centres as a share of the observed time
+    best: Fit  # the best flat-ramp-flat fit (may end flat)
+    cont: Fit  # the best fit that is still rising at the end
+    onset_obs: float  # observed seconds before the growth began (0 from the start)
+    grew_for: float
+    growth: float  # bytes, the continuing ramp extended to the window's edges
+    post_t: list[float]  # the block centres and floors after the onset
+    post_f: list[float]
+    slope: float  # robust rate of the floor after the onset (may be negative)
+    rate: float  # the same, at least 0
+    risen: str  # the words for what the floor did
+    sawtooth: str  # the words for the GC cycles ("" without)
+    span: float
+    n: int
+    gap_note: str
+
+    def no(self, confidence: float, *why: str, rate: float | None = None) -> GrowthVerdict:
+        """A no_leak answer with these words (and the sawtooth and gap notes)."""
+        words = tuple(w for w in (*why, self.sawtooth, self.gap_note) if w)
+        return GrowthVerdict(
+            verdict="no_leak", rate_bytes_per_s=self.rate if rate is None else rate,
+            growth_bytes=self.growth, window_s=self.span, samples=self.n, confidence=confidence,
+            onset_s=None, need_s=0.0, reasons=words,
+        )  # fmt: skip
+
+
+def _collecting(span: float, n: int, need: float, why: str) -> GrowthVerdict:
+    return GrowthVerdict(
+        verdict="collecting", rate_bytes_per_s=0.0, growth_bytes=0.0, window_s=span, samples=n,
+        confidence=0.0, onset_s=None, need_s=max(1.0, need), reasons=(why,),
+    )  # fmt: skip
+
+
+def _window(times: Sequence[float], rss: Sequence[float]) -> _Window | GrowthVerdict:
+    """Stage 1: enough history? moved at all? Then the time axis without gaps, and the blocks."""
     t, x = _clean(times, rss)
     n = len(t)
     span = float(t[-1] - t[0]) if n else 0.0
-
-    def collecting(need: float, why: str) -> GrowthVerdict:
-        return GrowthVerdict("collecting", 0.0, 0.0, span, n, 0.0, None, max(1.0, need), (why,))
-
     if n < 3 or span < MIN_WINDOW_S:
         more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
         need = max(MIN_WINDOW_S - span, more_samples)
-        return collecting(need, f"{n} samples over {_dur(span)} so far")
+        return _collecting(span, n, need, f"{n} samples over {_dur(span)} so far")
 
     # Cheap exit (most processes): memory that never moved by the least growth that counts
     # cannot be leaking, whatever the shape.
@@ -522,9 +641,10 @@ def _judge(
     least_growth = max(MIN_GROWTH_BYTES, MIN_GROWTH_FRAC * lo)
     if hi - lo < GATE_SLACK * least_growth:
         return GrowthVerdict(
-            "no_leak", 0.0, float(x[-1] - x[0]), span, n, 0.95, None, 0.0,
-            (f"memory moved only {_size(hi - lo)} in {_dur(span)}",
-             f"least growth that counts: {_size(least_growth)}"),
+            verdict="no_leak", rate_bytes_per_s=0.0, growth_bytes=float(x[-1] - x[0]),
+            window_s=span, samples=n, confidence=CONF_QUIET, onset_s=None, need_s=0.0,
+            reasons=(f"memory moved only {_size(hi - lo)} in {_dur(span)}",
+                     f"least growth that counts: {_size(least_growth)}"),
         )  # fmt: skip
 
     u, origin, gaps = _squeeze_gaps(t)
@@ -532,7 +652,7 @@ def _judge(
     typ_dt = obs / (n - 1)
     least = max(MIN_WINDOW_S, MIN_BLOCKS * max(MIN_BLOCK_S, typ_dt))
     if obs < least:
-        return collecting(least - obs, f"{_dur(obs)} of history, need {_dur(least)}")
+        return _collecting(span, n, least - obs, f"{_dur(obs)} of history, need {_dur(least)}")
 
     width = max(MIN_BLOCK_S, obs / N_BLOCKS, typ_dt)
     nb = max(1, int(obs / width))
@@ -549,118 +669,174 @@ def _judge(
                 f"{'them' if len(gaps) > 1 else 'it'} is not counted"
             )
         )
-    taus, floors, starts = _block_floors(u, origin, x, nb, width)
-    floors, swing, drops = _gc_floors(u, x, floors, starts, typ_dt)
+    return _Window(t, x, n, span, u, origin, obs, typ_dt, width, nb, jumped, gap_note)
+
+
+def _floors(w: _Window) -> _Floors | GrowthVerdict:
+    """Stage 2: the floor of each block, lowered to the GC troughs it touches."""
+    taus, floors, starts = _block_floors(w.u, w.origin, w.x, w.nb, w.width)
+    floors, swing, drops = _gc_floors(w.u, w.x, floors, starts, w.typ_dt)
     m = len(floors)
     if m < MIN_BLOCKS:  # only with very irregular sampling
-        return collecting(MIN_BLOCKS * width - obs, f"only {m} time blocks with samples")
+        need = MIN_BLOCKS * w.width - w.obs
+        return _collecting(w.span, w.n, need, f"only {m} time blocks with samples")
+    return _Floors(taus, floors, starts, swing, drops)
 
-    q = max(2, round(m * 0.15))
+
+def _model(w: _Window, f: _Floors) -> _Model:
+    """Stage 3: fit the floor (continuing and stopped ramps), find the onset and the rate."""
+    floors, taus, obs = f.floors, f.taus, w.obs
+    q = max(BASE_MIN_BLOCKS, round(len(floors) * BASE_SHARE))
     base = statistics.median(floors[:q])
     gate = max(MIN_GROWTH_BYTES, MIN_GROWTH_FRAC * base)
     ref = floors[0]
-    ys = [(f - ref) / gate for f in floors]  # in units of the least growth that counts
+    ys = [(v - ref) / gate for v in floors]  # in units of the least growth that counts
     ts = [v / obs for v in taus]
-    (sse_b, ib, jb, level_b, rise_b), (sse_c, ic, _, level_c, rise_c) = _fit_ramps(ts, ys)
-    if ic > 0:
+    best, cont = _fit_ramps(ts, ys)
+    if cont.start > 0:
         sse_l, level_l, rise_l, var_l, _ = _line_residuals(ts, ys)
-        if sse_l - sse_c < ONSET_PENALTY * var_l:
-            sse_c, ic, level_c, rise_c = sse_l, 0, level_l, rise_l
-
+        if sse_l - cont.sse < ONSET_PENALTY * var_l:
+            cont = Fit(sse_l, 0, cont.end, level_l, rise_l)
+    ic = cont.start
     # the ramp is fitted between block centres: extend it to the window's edges
     onset_obs = taus[ic] if ic > 0 else 0.0
     grew_for = obs - onset_obs
-    growth = rise_c * gate * grew_for / max(width, taus[-1] - taus[ic])
+    growth = cont.rise * gate * grew_for / max(w.width, taus[-1] - taus[ic])
     post_t, post_f = taus[ic:], floors[ic:]
     slope = _theil_sen(post_t, post_f) if len(post_f) >= 2 else 0.0
-    rate = max(0.0, slope)
     # The words give measured floors, not the fitted ramp: a ramp fitted through growth that has
     # since stopped overshoots, and "rose 260 MiB" of a process holding 241 MiB reads as wrong.
     seen = floors[-1] - floors[ic]
     moved = f"{'rose' if seen >= 0 else 'fell'} {_size(abs(seen))}"
     risen = f"floor {moved} in {_dur(grew_for)} ({_rate(slope)})"
-    sawtooth = f"GC sawtooth: {drops} collections, floor taken after each" if swing else ""
+    sawtooth = f"GC sawtooth: {f.drops} collections, floor taken after each" if f.swing else ""
+    return _Model(gate, ref, ys, ts, best, cont, onset_obs, grew_for, growth, post_t, post_f,
+                  slope, max(0.0, slope), risen, sawtooth, w.span, w.n, w.gap_note)  # fmt: skip
 
-    def no(conf: float, *why: str, r: float = rate) -> GrowthVerdict:
-        words = tuple(w for w in (*why, sawtooth, gap_note) if w)
-        return GrowthVerdict("no_leak", r, growth, span, n, conf, None, 0.0, words)
 
-    if growth <= 0 or slope <= 0:
-        return no(0.9, f"floor not rising: median rate {_rate(slope)} over {_dur(grew_for)}", r=0.0)
+def _not_growing_enough(w: _Window, f: _Floors, m: _Model) -> GrowthVerdict | None:
+    """Stage 4a: not rising, too little, too slow, or small against the GC swings."""
+    growth, gate = m.growth, m.gate
+    if growth <= 0 or m.slope <= 0:
+        why = f"floor not rising: median rate {_rate(m.slope)} over {_dur(m.grew_for)}"
+        return m.no(CONF_NOT_RISING, why, rate=0.0)
     if growth < GATE_SLACK * gate:
-        return no(
-            min(0.95, 1.0 - 0.5 * growth / gate), risen, f"least growth that counts: {_size(gate)}"
+        confidence = min(CONF_SMALL_MAX, 1.0 - 0.5 * growth / gate)
+        return m.no(confidence, m.risen, f"least growth that counts: {_size(gate)}")
+    if m.rate < GATE_SLACK * MIN_RATE:
+        return m.no(
+            CONF_SLOW, m.risen, f"slower than the least rate that counts ({_rate(MIN_RATE)})"
         )
-    if rate < GATE_SLACK * MIN_RATE:
-        return no(0.8, risen, f"slower than the least rate that counts ({_rate(MIN_RATE)})")
-    if growth < SWING_FRAC * swing:
-        return no(0.8, risen, f"small against GC swings of {_size(swing)}")
+    if growth < SWING_FRAC * f.swing:
+        return m.no(CONF_SWING, m.risen, f"small against GC swings of {_size(f.swing)}")
+    return None
 
-    # Stopped: growth that ended a while ago and stayed flat is a warm-up or a one-off step.
+
+def _stopped(w: _Window, f: _Floors, m: _Model) -> GrowthVerdict | None:
+    """Stage 4b: growth that ended a while ago and stayed flat is a warm-up or a one-off step."""
+    best, obs, taus = m.best, w.obs, f.taus
+    ib, jb = best.start, best.end
     tail = obs - taus[jb]
-    ramp_s = max(taus[jb] - taus[ib], width)
-    need_tail = min(TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, 2.0 * width), STOP_ABS_S)
-    if tail >= need_tail and rise_b > 0:
-        ti, tj = ts[ib], ts[jb]
-        resid = [
-            y - level_b - rise_b * min(1.0, max(0.0, (tk - ti) / (tj - ti)))
-            for y, tk in zip(ys, ts, strict=True)
-        ]
-        sigma = 1.4826 * statistics.median(map(abs, resid))
-        tail_rise = _theil_sen(taus[jb:], ys[jb:]) * tail if m - jb >= 2 else 0.0
-        expected = rise_b * tail / ramp_s
-        if tail_rise < TAIL_RISE * expected and sse_c - sse_b >= STOP_K * max(sigma**2, 1e-12):
-            return no(
-                0.8,
-                f"growth stopped {_dur(tail)} ago: flat for {tail / obs:.0%} of the window",
-                f"rose {_size(rise_b * gate)} before that",
-                r=0.0,
-            )
+    ramp_s = max(taus[jb] - taus[ib], w.width)
+    need_tail = min(
+        TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, STOP_MIN_WIDTHS * w.width), STOP_ABS_S
+    )
+    if tail < need_tail or best.rise <= 0:
+        return None
+    ys, ts = m.ys, m.ts
+    ti, tj = ts[ib], ts[jb]
+    resid = [
+        y - best.level - best.rise * min(1.0, max(0.0, (tk - ti) / (tj - ti)))
+        for y, tk in zip(ys, ts, strict=True)
+    ]
+    sigma = MAD_TO_SIGMA * statistics.median(map(abs, resid))
+    tail_rise = _theil_sen(taus[jb:], ys[jb:]) * tail if len(f.floors) - jb >= 2 else 0.0
+    expected = best.rise * tail / ramp_s
+    if tail_rise < TAIL_RISE * expected and m.cont.sse - best.sse >= STOP_K * max(sigma**2, 1e-12):
+        return m.no(
+            CONF_STOPPED,
+            f"growth stopped {_dur(tail)} ago: flat for {tail / obs:.0%} of the window",
+            f"rose {_size(best.rise * m.gate)} before that",
+            rate=0.0,
+        )
+    return None
 
-    if obs <= WARMUP_WINDOW_S and len(post_f) >= 6:
-        ratio, t_curv = _curvature(post_t, post_f)
+
+def _warm_up(w: _Window, m: _Model) -> GrowthVerdict | None:
+    """Stage 4c: in the first minutes, a rise slowing down the way a cache fills."""
+    if w.obs <= WARMUP_WINDOW_S and len(m.post_f) >= 6:
+        ratio, t_curv = _curvature(m.post_t, m.post_f)
         if ratio < DECEL_RATIO and t_curv < -DECEL_T:
-            return no(
-                0.6, risen, f"slowing down like a warm-up: rising at {ratio:.0%} of its mean rate"
-            )
+            why = f"slowing down like a warm-up: rising at {ratio:.0%} of its mean rate"
+            return m.no(CONF_WARM_UP, m.risen, why)
+    return None
 
-    seg = floors[max(0, ic - 1) :]
+
+def _trend(w: _Window, f: _Floors, m: _Model) -> tuple[float, str]:
+    """Stage 5: how monotone the growth is since the onset: (z, the words for it)."""
+    ic = m.cont.start
+    seg = f.floors[max(0, ic - 1) :]
     z, up = _mann_kendall(seg) if len(seg) >= 4 else (0.0, 0.0)
     steady = f"later floors above earlier ones in {up:.0%} of pairs (trend z {z:.1f})"
-    if z < Z_MIN and not swing:
-        k = starts[max(0, ic - 1)]  # the samples of the floors just tested
-        z_raw = _raw_trend_z(u[k:], x[k:])
+    if z < Z_MIN and not f.swing:
+        k = f.starts[max(0, ic - 1)]  # the samples of the floors just tested
+        z_raw = _raw_trend_z(w.u[k:], w.x[k:])
         if z_raw >= Z_MIN:
             z = z_raw
             steady = f"samples trend up through the noise (z {z:.1f}, corrected for wander)"
-    if z < Z_MIN:
-        return no(min(0.9, 0.5 + 0.4 * (Z_MIN - z) / Z_MIN), risen, f"no steady trend: {steady}")
+    return z, steady
 
-    final = (level_c + rise_c) * gate + ref
+
+def _no_trend(m: _Model, z: float, steady: str) -> GrowthVerdict | None:
+    if z < Z_MIN:
+        confidence = min(
+            CONF_TREND_HIGH,
+            CONF_TREND_LOW + (CONF_TREND_HIGH - CONF_TREND_LOW) * (Z_MIN - z) / Z_MIN,
+        )
+        return m.no(confidence, m.risen, f"no steady trend: {steady}")
+    return None
+
+
+def _no_new_high(f: _Floors, m: _Model) -> GrowthVerdict | None:
+    """Stage 6: growth after an onset must take the floor to a new high, not back to an old one."""
+    cont, floors = m.cont, f.floors
+    ic = cont.start
+    final = (cont.level + cont.rise) * m.gate + m.ref
     if ic > 0:
         pre_hi, pre_lo = max(floors[: ic + 1]), min(floors[: ic + 1])
         if final - pre_hi <= NEW_HIGH_FRAC * (final - pre_lo):
-            return no(0.7, risen, f"floor only back near its earlier high of {_size(pre_hi)}")
+            return m.no(
+                CONF_OLD_HIGH, m.risen, f"floor only back near its earlier high of {_size(pre_hi)}"
+            )
+    return None
 
-    reasons = [risen, steady]
+
+def _leak(
+    w: _Window, f: _Floors, m: _Model, z: float, steady: str, available_bytes: float | None
+) -> GrowthVerdict:
+    """Every rule passed: a leak, with its rate, onset and the words for each piece of evidence."""
+    reasons = [m.risen, steady]
     onset_s = 0.0
-    if ic > 0:
-        k = min(n - 1, bisect_left(u, origin + onset_obs))
-        onset_s = float(t[k] - t[0])
+    if m.cont.start > 0:
+        k = min(w.n - 1, bisect_left(w.u, w.origin + m.onset_obs))
+        onset_s = float(w.t[k] - w.t[0])
         reasons.append(f"growth began {_dur(onset_s)} after the first sample")
     reasons.append(
-        f"still rising at the end: the floor is at a new high ({_size(floors[-1] + jumped)})"
+        f"still rising at the end: the floor is at a new high ({_size(f.floors[-1] + w.jumped)})"
     )
-    if sawtooth:
-        reasons.append(sawtooth)
-    if gap_note:
-        reasons.append(gap_note)
+    if m.sawtooth:
+        reasons.append(m.sawtooth)
+    if w.gap_note:
+        reasons.append(w.gap_note)
+    rate = m.rate
     if available_bytes is not None and available_bytes > 0 and rate > 0:
         reasons.append(f"{_size(available_bytes)} available lasts {_dur(available_bytes / rate)}")
-    confidence = _phi(z) * min(1.0, 0.5 + growth / (4.0 * gate))
+    confidence = _phi(z) * min(1.0, CONF_LEAK_BASE + m.growth / (CONF_LEAK_FULL_GATES * m.gate))
     return GrowthVerdict(
-        "leak", rate, growth, span, n, round(confidence, 3), onset_s, 0.0, tuple(reasons)
-    )
+        verdict="leak", rate_bytes_per_s=rate, growth_bytes=m.growth, window_s=w.span,
+        samples=w.n, confidence=round(confidence, 3), onset_s=onset_s, need_s=0.0,
+        reasons=tuple(reasons),
+    )  # fmt: skip
 
 
 def exhaustion_seconds(verdict: GrowthVerdict, available_bytes: float) -> float | None:
