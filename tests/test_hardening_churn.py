@@ -71,8 +71,11 @@ def test_batch_json_under_churn(churn: Churn):
             memory.append((len(lines), rss(p.pid)))
     finally:
         p.terminate()
-        _, err = p.communicate(timeout=WAIT_S)
+        # Not communicate(): it would read stdout too, racing the reader thread for the lines
+        # (each side then holds pieces of them: a line missing 8 KiB that no longer parses).
+        p.wait(timeout=WAIT_S)
         reader.join(timeout=WAIT_S)
+        err = p.stderr.read() if p.stderr else ""
     assert p.returncode == 0 and err == "", err
 
     frames = [json.loads(line) for line in lines]  # every line parses
