@@ -6,12 +6,18 @@ import argparse
 import contextlib
 import math
 import os
+import pwd
 import sys
+from collections.abc import Callable
 from typing import IO, NoReturn
 
 # The refresh interval's bounds, the same for -d, the d key and a saved setting.
 MIN_DELAY_S = 0.01
 MAX_DELAY_S = 86400.0
+DEFAULT_DELAY_S = 2.0  # the screen's, batch mode's and toptui serve's
+# Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
+# (threading.TIMEOUT_MAX), and history / delay must not overflow to infinity.
+MAX_HISTORY_S = 30 * 86400.0
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -20,6 +26,56 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         say(self.prog, f"{message} (try '{self.prog} --help')")
         sys.exit(2)
+
+
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type for a number of seconds in [low, high]; NaN and infinity are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if value != value:  # NaN
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:.10g} seconds: {text!r}")
+        if value < low:  # 0 and negatives too: one wording for "too small"
+            raise argparse.ArgumentTypeError(f"must be at least {low:g} seconds: {text!r}")
+        return value
+
+    return parse
+
+
+def known_user(name: str) -> str | None:
+    """The name as the USER column shows it (a uid without a passwd entry shows as its number);
+    None for no such user."""
+    try:
+        return pwd.getpwnam(name).pw_name
+    except KeyError:
+        if name.isdigit() and int(name) < 2**32 - 1:  # (uid_t)-1 is "no user"
+            try:
+                return pwd.getpwuid(int(name)).pw_name
+            except KeyError:
+                return str(int(name))
+    return None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def missing_pids(pids: list[int]) -> list[int]:
+    """Those of ``pids`` that are not running now (none where there is no /proc to ask)."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    return [p for p in pids if not os.path.exists(f"/proc/{p}")]
 
 
 def pid_list(text: str) -> list[int]:

@@ -9,17 +9,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import pwd
 import signal
 import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from toptui import __version__
-from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S, OneLineParser, pid_list, say, to_devnull
+from toptui.arguments import (
+    DEFAULT_DELAY_S,
+    MAX_DELAY_S,
+    MAX_HISTORY_S,
+    MIN_DELAY_S,
+    OneLineParser,
+    known_user,
+    missing_pids,
+    pid_list,
+    positive_int,
+    say,
+    to_devnull,
+)
+from toptui.arguments import seconds as _seconds
 from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
@@ -29,7 +41,6 @@ if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
 
-DEFAULT_DELAY_S = 2.0
 # The least interval between the priming sweep and batch mode's first frame (top pauses 150 ms).
 FIRST_CPU_INTERVAL_S = 0.05
 
@@ -38,47 +49,14 @@ class UsageError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 2."""
 
 
-# Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
-# (threading.TIMEOUT_MAX), and history / delay must not overflow to infinity.
-MAX_HISTORY_S = 30 * 86400.0
-
-
-def _seconds(low: float, high: float) -> Callable[[str], float]:
-    """An argparse type for a number of seconds in [low, high]; NaN and infinity are refused."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-        if value != value:  # NaN
-            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
-        if value > high:
-            raise argparse.ArgumentTypeError(f"must be at most {high:.10g} seconds: {text!r}")
-        if value < low:  # 0 and negatives too: one wording for "too small"
-            raise argparse.ArgumentTypeError(f"must be at least {low:g} seconds: {text!r}")
-        return value
-
-    return parse
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="toptui",
         description="A top for long-running services that tells you which process is leaking "
         "memory. Press M to sort by memory; the growth panel lists processes whose resident "
         "memory grows steadily.",
-        epilog="Batch mode: toptui -b [-n N] [--format text|json]. Keys on the screen: press ?.",
+        epilog="Batch mode: toptui -b [-n N] [--format text|json]. Offline: toptui analyze FILE. "
+        "For Prometheus: toptui serve. Keys on the screen: press ?.",
     )
     p.add_argument(
         "-d",
@@ -123,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-n",
         "--iterations",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="batch mode: stop after N refreshes",
     )
@@ -153,21 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_user(name: str) -> str:
     """The name as the USER column shows it: a uid without a passwd entry shows as its number."""
-    try:
-        return pwd.getpwnam(name).pw_name
-    except KeyError:
-        if name.isdigit() and int(name) < 2**32 - 1:  # (uid_t)-1 is "no user"
-            try:
-                return pwd.getpwuid(int(name)).pw_name
-            except KeyError:
-                return str(int(name))
-    raise UsageError(f"unknown user {name!r}")
+    user = known_user(name)
+    if user is None:
+        raise UsageError(f"unknown user {name!r}")
+    return user
 
 
 def _check_pids(pids: list[int]) -> frozenset[int]:
-    missing = (
-        [p for p in pids if not os.path.exists(f"/proc/{p}")] if os.path.isdir("/proc/self") else []
-    )
+    missing = missing_pids(pids)
     if missing:
         raise UsageError(f"no such process: {', '.join(map(str, missing))}")
     return frozenset(pids)
@@ -211,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from toptui.analyze import main as analyze_main
 
         return analyze_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from toptui.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(_join_dash_values(argv))
     try:
         return _run(args)
