@@ -26,3 +26,30 @@ def test_analyze_loads_no_textual(tmp_path):
             "print('textual' in sys.modules, 'toptui.views' in sys.modules, rc)")  # fmt: skip
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip().splitlines()[-1] == "False False 0"
+
+
+def test_serve_loads_no_textual():
+    """toptui serve, through the command line, samples and answers a scrape with no UI toolkit."""
+    code = """
+import os, signal, sys, threading, time, urllib.request
+import toptui.serve
+urls = []
+toptui.serve.say = lambda prog, line: urls.append(line.split()[-1])
+
+def scrape():
+    end = time.monotonic() + 60
+    body = ""
+    while "toptui_process_leak" not in body and time.monotonic() < end:
+        time.sleep(0.05)
+        if urls:
+            body = urllib.request.urlopen(urls[0], timeout=60).read().decode()
+    print("scraped" if "toptui_process_leak" in body else "not scraped")
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=scrape, daemon=True).start()
+from toptui.cli import main
+rc = main(["serve", "--listen", "127.0.0.1:0", "-d", "0.1"])
+print("textual" in sys.modules, "toptui.views" in sys.modules, rc)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip().splitlines()[-2:] == ["scraped", "False False 0"], r.stdout + r.stderr
