@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import Label, SelectionList
 
 from toptui.views.list_dialog import ListDialog
@@ -24,8 +27,14 @@ DESCRIPTIONS = {
 }
 
 
+# The marks of a chosen and an unchosen column. SelectionList draws an X in both, told apart by
+# colour alone, which NO_COLOR (and a monochrome terminal) takes away.
+CHECKED = "[x]"
+UNCHECKED = "[ ]"
+
+
 class ColumnList(SelectionList[str]):
-    """A SelectionList whose Space toggles at once.
+    """A SelectionList whose Space toggles at once, with marks readable without colour.
 
     SelectionList's Space posts a message and toggles whichever option is highlighted when that
     message is handled, so Space, Down, Space typed in one burst toggled the second option twice.
@@ -34,6 +43,17 @@ class ColumnList(SelectionList[str]):
     def action_select(self) -> None:
         if self.highlighted is not None:
             self.toggle(self.get_option_at_index(self.highlighted))
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        index = int(self.scroll_offset.y) + y
+        if not 0 <= index < self.option_count:
+            return line
+        chosen = self.get_option_at_index(index).value in self.selected
+        segments = list(line.crop(len(CHECKED)))  # SelectionList's three-cell button
+        style = next(iter(segments)).style if segments else None
+        mark = Segment(CHECKED if chosen else UNCHECKED, (style or Style()) + Style(bold=chosen))
+        return Strip([mark, *segments], line.cell_length)
 
 
 class ColumnsScreen(ListDialog[list[str] | None]):

@@ -53,8 +53,9 @@ def key_name(key: str, display: Callable[[str], str] = _default_display) -> str:
 
 def key_text(binding: Binding, display: Callable[[str], str] = _default_display) -> str:
     """All keys of a binding, as printed (a shifted letter is listed once, as the capital)."""
-    keys = [k.strip() for k in binding.key.split(",") if not k.strip().startswith("shift+")]
-    return " ".join(key_name(k, display) for k in keys)
+    keys = [k.strip() for k in binding.key.split(",")]
+    shown = [k for k in keys if not (k.startswith("shift+") and len(k) == len("shift+x"))]
+    return " ".join(key_name(k, display) for k in shown)
 
 
 def _group_rows(
@@ -117,11 +118,17 @@ class HelpScreen(ModalScreen[None]):
     def _display(self, key: str) -> str:
         return self.app.get_key_display(Binding(key, ""))
 
+    TITLE_TEXT = "toptui help: every key"
+    CLOSE_HINT = "Esc or q closes"
+    SCROLL_HINT = "↑↓ PgUp PgDn Home End scroll"
+
     def compose(self) -> ComposeResult:
         body = VerticalScroll(id="help-body")
         # A container of auto width lays its children out at width 0 when it may shrink, which
         # leaves a table nothing; this one takes the table's own width, up to its max-width.
         body.shrink = False
+        body.border_title = self.TITLE_TEXT
+        body.border_subtitle = self.CLOSE_HINT
         with body:
             yield Static(self._table(), id="help-keys")
 
@@ -132,6 +139,16 @@ class HelpScreen(ModalScreen[None]):
 
     def on_resize(self) -> None:
         self.query_one("#help-keys", Static).update(self._table())
+        self.call_after_refresh(self._hint_scrolling)
 
     def on_mount(self) -> None:
         self.query_one("#help-body", VerticalScroll).focus()
+        self.call_after_refresh(self._hint_scrolling)
+
+    def _hint_scrolling(self) -> None:
+        """The box's bottom edge says how to close it, and how to scroll when it does not fit."""
+        body = self.query_one("#help-body", VerticalScroll)
+        scrolls = body.max_scroll_y > 0
+        body.border_subtitle = f"{self.CLOSE_HINT} · {self.SCROLL_HINT}" if scrolls else (
+            self.CLOSE_HINT
+        )  # fmt: skip
