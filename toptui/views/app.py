@@ -277,6 +277,8 @@ class TopApp(OrderedKeysApp[int]):
             notes.append("[PAUSED: Z resumes" + (", . steps]" if self.replay else "]"))
         if table.filter_text:
             notes.append(f"[filter: {table.filter_text}]")
+        if table.search_text:
+            notes.append(f"[search: {table.search_text}, n: next]")
         if table.user:
             notes.append(f"[user: {table.user}]")
         if table.tree_view:
@@ -370,6 +372,7 @@ class TopApp(OrderedKeysApp[int]):
             self._narrowed()
         elif message.kind == "search":
             self.table.search(message.value)
+            self._update_header()
 
     def on_prompt_bar_answered(self, message: PromptBar.Answered) -> None:
         table_screen = self.table.screen
@@ -384,6 +387,7 @@ class TopApp(OrderedKeysApp[int]):
                 self.notify(f"no match for {value!r}", timeout=2)
             if value is None:
                 self.table.search(None)
+            self._update_header()
         elif kind == "delay" and value is not None:
             try:
                 delay = float(value)

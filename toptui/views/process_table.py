@@ -55,6 +55,7 @@ class ProcessTable(ScrollView, can_focus=True):
         "proctable--running",
         "proctable--tagged",
         "proctable--match",
+        "proctable--match-text",
     }
 
     BINDINGS = [
@@ -429,10 +430,11 @@ class ProcessTable(ScrollView, can_focus=True):
             subtree_res=tree_row.subtree_res if tree_row is not None else p.res,
         )
         cells = tuple(col.cell(p, ctx) for col in self.columns)
+        match = bool(self.search_text) and matches(p, self.search_text)
         flags = (
             verdict is not None and verdict.verdict == "leak",
             p.key in self.tagged,
-            bool(self.search_text) and matches(p, self.search_text),
+            self.search_text if match else None,
             p.state == "R",
             index == self.cursor_index,
         )
@@ -459,6 +461,10 @@ class ProcessTable(ScrollView, can_focus=True):
         for i, (col, text) in enumerate(zip(self.columns, cells, strict=True)):
             if i:
                 segments.append(Segment(" ", row_style))
+            if match and col.name == "COMMAND":
+                found = row_style + self._style("proctable--match-text")
+                segments.extend(_marked(text, match, row_style, found))
+                continue
             segments.append(Segment(text, growth_style if col.name == "GROWTH" else row_style))
         return Strip(segments).adjust_cell_length(width, row_style).crop(0, width)
 
@@ -485,7 +491,7 @@ class ProcessTable(ScrollView, can_focus=True):
             if (c := self._painted.get(y)) is None
             or c[0] != (self._row_signature(top + y - 1), width)
         ]
-        header = (self.sort_column, tuple(c.name for c in self.columns), width)
+        header = (self.sort_column, self.descending, tuple(c.name for c in self.columns), width)
         if header != self._header_sig:
             self._header_sig = header
             dirty.append(0)
@@ -496,10 +502,66 @@ class ProcessTable(ScrollView, can_focus=True):
     def _header_strip(self, width: int, base: Style) -> Strip:
         header = base + self._style("proctable--header")
         sorted_style = header + self._style("proctable--sorted")
+        cells = [header_cell(col) for col in self.columns]
+        gaps = [" "] * len(cells)  # the space before each cell (none before the first)
+        gaps[0] = ""
+        if self.sort_column in (col.name for col in self.columns):
+            at = next(i for i, col in enumerate(self.columns) if col.name == self.sort_column)
+            cells[at], gaps = _with_arrow(self.columns, cells, gaps, at, self.descending)
         segments = []
-        for i, col in enumerate(self.columns):
-            if i:
-                segments.append(Segment(" ", header))
-            text = header_cell(col)
+        for i, (col, text) in enumerate(zip(self.columns, cells, strict=True)):
+            if gaps[i]:
+                segments.append(Segment(gaps[i], header))
             segments.append(Segment(text, sorted_style if col.name == self.sort_column else header))
         return Strip(segments).adjust_cell_length(width, header).crop(0, width)
+
+
+def _marked(text: str, needle: str, style: Style, found: Style) -> list[Segment]:
+    """``text`` with every (case-insensitive) occurrence of ``needle`` in the ``found`` style:
+    the search's match, as less and htop show it."""
+    out: list[Segment] = []
+    low, n = text.lower(), needle.lower()
+    if len(low) != len(text):  # a character whose lower case is longer: no places to mark
+        return [Segment(text, style)]
+    pos = 0
+    while n:
+        at = low.find(n, pos)
+        if at < 0:
+            break
+        if at > pos:
+            out.append(Segment(text[pos:at], style))
+        out.append(Segment(text[at : at + len(n)], found))
+        pos = at + len(n)
+    if pos < len(text):
+        out.append(Segment(text[pos:], style))
+    return out
+
+
+SORT_ARROWS = {True: "▼", False: "▲"}  # descending, ascending (as htop and spreadsheets)
+
+
+def _with_arrow(
+    columns: Sequence[Column], cells: list[str], gaps: list[str], at: int, descending: bool
+) -> tuple[str, list[str]]:
+    """The sorted column's header cell with ▼ (high to low) or ▲ beside its name, in the cell's
+    padding (a right-aligned name gets it before, a left-aligned one after); a name that fills
+    its cell takes the space between it and its neighbour instead, so nothing moves."""
+    arrow = SORT_ARROWS[descending]
+    col, text = columns[at], cells[at]
+    gaps = list(gaps)
+    if col.right:
+        if text.startswith(" "):
+            return text[1 : len(text) - len(text.lstrip())] + arrow + text.lstrip(), gaps
+        if at > 0 and gaps[at]:
+            gaps[at] = ""
+            return arrow + text, gaps
+        return text, gaps
+    if not col.width:  # the last, variable-width column (COMMAND)
+        return text + arrow, gaps
+    if text.endswith(" "):
+        name = text.rstrip()
+        return name + arrow + text[len(name) + 1 :], gaps
+    if at + 1 < len(gaps) and gaps[at + 1]:
+        gaps[at + 1] = ""
+        return text + arrow, gaps
+    return text, gaps
