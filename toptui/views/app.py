@@ -296,6 +296,10 @@ class TopApp(OrderedKeysApp[int]):
     def on_process_table_cursor_moved(self, message: ProcessTable.CursorMoved) -> None:
         self._selected_key = message.key
 
+    def on_process_table_followed_exited(self, message: ProcessTable.FollowedExited) -> None:
+        p = message.proc
+        self.notify(f"PID {p.pid} ({p.shown_name}) exited", timeout=4)
+
     def on_process_table_notes_changed(self) -> None:
         self._update_header()
 
@@ -426,8 +430,16 @@ class TopApp(OrderedKeysApp[int]):
     # -- acting on processes -----------------------------------------------------------------
 
     def _targets(self) -> list[ProcSample]:
-        """The tagged processes, or else the selected one (htop acts on tagged first)."""
+        """The tagged processes, or else the selected one (htop acts on tagged first); in the
+        detail view, the process it shows."""
         table = self.table
+        screen = self.screen
+        if isinstance(screen, DetailScreen):
+            if screen.exited_at is not None:
+                self.notify(f"PID {screen.key[0]} has exited", timeout=3)
+                return []
+            procs = self.frame.snapshot.procs if self.frame is not None else ()
+            return [p for p in procs if p.key == screen.key]
         if table.tagged:
             return [p for p in table.rows if p.key in table.tagged]
         return [table.selected] if table.selected is not None else []
@@ -551,6 +563,9 @@ class TopApp(OrderedKeysApp[int]):
         table = self.table
         proc = table.selected
         series = self.monitor.history.series(proc.key) if proc is not None else None
+        screen = self.screen
+        if isinstance(screen, DetailScreen):  # the one shown, even after it exited
+            proc, series = screen.last_proc, screen.last_series
         if proc is None or series is None or not series.t or self.frame is None:
             self.notify("no history to export for this row", severity="warning")
             return

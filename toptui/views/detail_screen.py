@@ -83,6 +83,8 @@ class DetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.quit", "Quit"),
+        # The app's own x, listed here: in this view it exports the process shown.
+        Binding("x", "app.export", "Export history"),
     ]
 
     def __init__(self, key: ProcKey, history: History) -> None:
@@ -90,6 +92,11 @@ class DetailScreen(Screen):
         self.key = key
         self.history = history
         self._last_verdict: GrowthVerdict | None = None  # kept for after the process exits
+        # The process and its history as last seen alive: after it exits the view keeps them
+        # (the graph stays as it was), marked with when it was first seen gone.
+        self.last_proc: ProcSample | None = None
+        self.last_series: Series | None = None
+        self.exited_at: float | None = None  # wall-clock time of the first frame without it
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -110,15 +117,33 @@ class DetailScreen(Screen):
         if verdict is None and proc is None:
             verdict = self._last_verdict
         self._last_verdict = verdict
-        series = self.history.series(self.key)
-        title = Text(f"PID {self.key[0]}", style="bold")
-        name = proc.shown_name if proc else (series.name if series else "?")
-        title.append(f"  {name}", style="bold")
         if proc is not None:
-            title.append(f"  {proc.user}  {proc.command[:200]}", style="dim")
-        title.append(f"   {time.strftime('%H:%M:%S', time.localtime(frame.snapshot.t_wall))}")
+            self.exited_at = None  # (a replay stepped back, or a late frame: alive after all)
+            self.last_proc = proc
+            self.last_series = self.history.series(self.key)
+        elif self.exited_at is None:
+            self.exited_at = frame.snapshot.t_wall
+            if self.last_series is None:  # opened on a process already gone
+                self.last_series = self.history.series(self.key)
+        series = self.last_series
+        title = Text(f"PID {self.key[0]}", style="bold")
+        last = self.last_proc
+        name = last.shown_name if last else (series.name if series else "?")
+        title.append(f"  {name}", style="bold")
+        if last is not None:
+            title.append(f"  {last.user}  {last.command[:200]}", style="dim")
+        if self.exited_at is None:
+            title.append(f"   {_clock(frame.snapshot.t_wall)}")
+        else:
+            # Said first, where it cannot be cut off: the graph below is its last.
+            title = Text.assemble((f"exited at {_clock(self.exited_at)}", "bold reverse"), "  ",
+                                  title)  # fmt: skip
         title_w.update(title)
         available = float(frame.snapshot.system.memory.available)
         facts = describe(series, proc, verdict, available)
         facts_w.update(facts)
-        plot.show(series)
+        plot.show(series)  # after an exit, the last graph as it was
+
+
+def _clock(t_wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t_wall))

@@ -97,6 +97,14 @@ class ProcessTable(ScrollView, can_focus=True):
     class NotesChanged(Message):
         """Tree view, idle tasks or the tags changed: the header's notes say so at once."""
 
+    class FollowedExited(Message):
+        """The process the cursor followed exited (or became a zombie): the cursor went to the
+        row after it in the order (``proc`` is how it was last seen)."""
+
+        def __init__(self, proc: ProcSample) -> None:
+            super().__init__()
+            self.proc = proc
+
     def __init__(
         self,
         sort: str = "%CPU",
@@ -134,6 +142,7 @@ class ProcessTable(ScrollView, can_focus=True):
         # Until the person moves the cursor it stays on the top row, whoever is there (so Shift+M
         # then Enter opens the biggest process); once moved, it follows the process chosen.
         self.following = False
+        self._chose_zombie = False  # the cursor was put on a zombie: it is not "exiting" then
         self._styles: dict[str, Style] = {}
         # Screen line -> ((signature, width), strip) as last painted.
         self._painted: dict[int, tuple[tuple, Strip]] = {}
@@ -151,6 +160,7 @@ class ProcessTable(ScrollView, can_focus=True):
         return sort_rows(procs, self.sort_column, self.descending, self._verdicts)
 
     def _resort(self) -> None:
+        before, at = self.rows, self.cursor_index
         procs: Sequence[ProcSample] = self._procs
         if self.user is not None:
             procs = [p for p in procs if p.user == self.user]
@@ -168,8 +178,23 @@ class ProcessTable(ScrollView, can_focus=True):
         alive = {p.key for p in self._procs}
         self.tagged &= alive
         self._index = {p.key: i for i, p in enumerate(self.rows)}
-        if self.following and self.cursor_key in self._index:
-            self.cursor_index = self._index[self.cursor_key]
+        i = self._index.get(self.cursor_key) if self.cursor_key is not None else None
+        died = i is not None and self.rows[i].state == "Z" and not self._chose_zombie
+        if self.following and i is not None and not died:
+            self.cursor_index = i
+        elif self.following and self.cursor_key is not None and self.rows:
+            # The followed process exited (or is a zombie now), or a filter hides it: the cursor
+            # stays at its place in the order, on the row that came after it (before it, at the
+            # end), never on a zombie, and follows that process from now on.
+            if not (at < len(before) and before[at].key == self.cursor_key):
+                at = next((k for k, p in enumerate(before) if p.key == self.cursor_key), at)
+            gone = before[at] if at < len(before) and before[at].key == self.cursor_key else None
+            self.cursor_index = self._successor(before, at)
+            self.cursor_key = self.rows[self.cursor_index].key
+            self._chose_zombie = False
+            self.post_message(self.CursorMoved(self.cursor_key))
+            if gone is not None and (died or gone.key not in self._alive()):
+                self.post_message(self.FollowedExited(gone))
         else:
             # Nothing chosen yet, or the followed process exited: stay at the same screen row.
             self.cursor_index = min(self.cursor_index, max(0, len(self.rows) - 1))
@@ -180,6 +205,20 @@ class ProcessTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         self._scroll_cursor_into_view()
         self._refresh_changed()
+
+    def _alive(self) -> set[ProcKey]:
+        return {p.key for p in self._procs if p.state != "Z"}
+
+    def _successor(self, before: Sequence[ProcSample], at: int) -> int:
+        """Where the cursor goes when its process left the rows: the first row after it in the
+        previous order that is still shown and not a zombie, else the nearest one before it."""
+        index, rows = self._index, self.rows
+        for p in (*before[at + 1 :], *reversed(before[:at])):
+            i = index.get(p.key)
+            if i is not None and rows[i].state != "Z":
+                return i
+        live = [i for i, p in enumerate(rows) if p.state != "Z"]
+        return min(live, key=lambda i: abs(i - at)) if live else min(at, len(rows) - 1)
 
     def visible_keys(self) -> list[ProcKey]:
         top = int(self.scroll_offset.y)
@@ -340,6 +379,7 @@ class ProcessTable(ScrollView, can_focus=True):
         old = self.cursor_index
         self.cursor_index = index
         self.cursor_key = self.rows[index].key
+        self._chose_zombie = self.rows[index].state == "Z"
         self._scroll_cursor_into_view()
         self.refresh_line(old + 1)
         self.refresh_line(index + 1)
