@@ -248,8 +248,11 @@ class TopApp(OrderedKeysApp[int]):
             return
         table = self.table
         keep, note = table_filter(table.user, table.filter_text)
-        self.growth_panel.full_command = table.full_command
-        self.growth_panel.show(self.frame, self.monitor.history, keep, note)
+        panel = self.growth_panel
+        panel.full_command = table.full_command
+        panel.show(self.frame, self.monitor.history, keep, note)
+        if panel.has_focus and not panel.entry_count:  # nothing left to choose
+            self.action_focus_table()
 
     def _ask_for_extras(self) -> None:
         """PSS/USS/swap/I/O are read for the visible rows only, and only when shown."""
@@ -306,29 +309,75 @@ class TopApp(OrderedKeysApp[int]):
     async def route_here(self, key: events.Key) -> bool:
         """The table takes keys only through bindings: run them as the key is dequeued (cheaper
         than Textual's round trip through the table), and answer a key nobody knows as top does
-        (its H, o, O ... do not exist here)."""
-        if not isinstance(self.focused, ProcessTable):
+        (its H, o, O ... do not exist here). With the growth panel focused, its own keys and the
+        screen's go their usual way, and the table's keys (M, P, G, V ...) still act on the
+        table."""
+        focused = self.focused
+        if isinstance(focused, GrowthPanel):
+            if any(key.key in b.key_to_bindings for _, b in self.screen._binding_chain):
+                return False
+            for binding in self.table._bindings.key_to_bindings.get(key.key, ()):
+                if await self.run_action(binding.action, self.table):
+                    return True
+        elif not isinstance(focused, ProcessTable):
             return False
-        if await self._check_bindings(key.key, priority=True):
-            return True
-        if await self._check_bindings(key.key):
-            return True
+        else:
+            for priority in (True, False):
+                if await self._check_bindings(key.key, priority=priority):
+                    return True
         if key.is_printable and key.character:
             self.notify(f"Unknown command {key.character!r}: ? or h for help", timeout=2)
             return True
         return False
 
-    def action_open_detail(self) -> None:
+    def action_open_detail(self, source: str = "table") -> None:
+        """The detail view of the table's selected process, or (``growth``) of the growth
+        panel's selected line, which the table's cursor then follows too."""
         # Pushed here, at once, rather than through a message from the table: a key typed right
         # after Enter (Esc) must find the detail view already open (see ordered_keys).
-        key = self.table.cursor_key
-        if key is None:
-            return
-        self.table.following = True  # k, x and the monitor's re-judging act on the one shown
+        if source == "growth":
+            key = self.growth_panel.selected_key
+            if key is None:
+                return
+            self.table.select_key(key)  # so that k, x and the table agree with what is shown
+            self.growth_panel.keep_cursor_once = True  # back from the view: on the same line
+        else:
+            key = self.table.cursor_key
+            if key is None:
+                return
+            self.table.following = True  # k, x and the monitor's re-judging act on the one shown
+        self._selected_key = key
         screen = DetailScreen(key, self.monitor.history)
         self.push_screen(screen)
         if self.frame is not None:
             screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(key))
+
+    def action_focus_growth(self) -> None:
+        """Tab: the growth panel takes the keys, its first line (the fastest grower) selected."""
+        panel = self.growth_panel
+        if panel.has_class("hidden") or not panel.display or not panel.region.height:
+            self.notify("the growth panel is hidden: g shows it", timeout=2)
+        elif not panel.entry_count:
+            self.notify("the growth panel lists no process yet", timeout=2)
+        else:
+            panel.keep_cursor_once = not panel.has_focus  # selected here, at once: the next
+            panel.select_first()  # key may be Enter, before the panel hears of its focus
+            self.table.screen.set_focus(panel)
+
+    def action_focus_table(self) -> None:
+        self.table.screen.set_focus(self.table)
+
+    def action_fastest_grower(self) -> None:
+        """Put the table's cursor on the fastest grower (the growth panel's first line)."""
+        panel, table = self.growth_panel, self.table
+        key = panel.first_key
+        if key is None:
+            self.notify("no process is growing steadily (yet)", timeout=2)
+            return
+        table.screen.set_focus(table)
+        if not table.select_key(key):
+            why = "i hides idle tasks" if table.hide_idle else "not in the table"
+            self.notify(f"PID {key[0]} is growing but not shown: {why}", timeout=3)
 
     def pop_screen(self) -> AwaitComplete:
         # Help, detail and every dialog close through here (Screen.dismiss calls it too).
@@ -516,6 +565,8 @@ class TopApp(OrderedKeysApp[int]):
     def action_toggle_growth(self) -> None:
         panel = self.growth_panel
         panel.toggle_class("hidden")
+        if panel.has_class("hidden") and panel.has_focus:
+            self.action_focus_table()
 
     def action_toggle_per_cpu(self) -> None:
         """top's 1: a %Cpu line per CPU instead of %Cpu(s)."""
@@ -627,6 +678,7 @@ class TopApp(OrderedKeysApp[int]):
         groups = [
             ("Process table", list(ProcessTable.BINDINGS)),
             ("Screen", list(self.BINDINGS)),
+            ("Growth panel (Tab)", list(GrowthPanel.HELP)),
             ("Detail view", list(DetailScreen.BINDINGS)),
         ]
         self.push_screen(HelpScreen(groups))
