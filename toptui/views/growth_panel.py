@@ -113,7 +113,7 @@ class GrowthPanel(Static, can_focus=True):
     # How help lists the keys above: one line for the moves (see TopApp.action_help).
     HELP = [
         Binding("tab,shift+tab", "", "Back to the table"),
-        Binding("up,down,pageup,pagedown,home,end", "", "Move in the list"),
+        Binding("up,down", "", "Move in the list (and PgUp PgDn Home End)"),
         Binding("enter", "", "Details of that process (or click it)"),
     ]
 
@@ -158,6 +158,12 @@ class GrowthPanel(Static, can_focus=True):
         self._set_cursor(0)
         self._top = 0
         self._draw()
+
+    @property
+    def _focused(self) -> bool:
+        """Whether the panel has the focus, already in its own Focus and Blur handlers (which run
+        before Widget's, where ``has_focus`` changes)."""
+        return self.is_attached and self.screen.focused is self
 
     def on_focus(self, event: events.Focus) -> None:
         if self.keep_cursor_once:
@@ -274,7 +280,7 @@ class GrowthPanel(Static, can_focus=True):
         self._set_entries(entries)
 
     def _hint(self) -> str:
-        if self.has_focus:
+        if self._focused:
             return "(↑↓ Enter: details, Tab: table)"
         family = "F: single processes" if self.family_mode else "F: families"
         return f"(Tab: choose, g hides, {family})"
@@ -364,7 +370,7 @@ class GrowthPanel(Static, can_focus=True):
             # Not all fit: the "more" line takes one; the header goes first when space is short.
             header = lines >= 4
             room = max(1, lines - 1 - header)
-        focused = self.has_focus and n > 0
+        focused = self._focused and n > 0
         if room < n and focused:
             top = min(max(0, self._top), n - room)
             if self.cursor < top:

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -147,7 +148,10 @@ class HelpScreen(ModalScreen[None]):
 
     def _hint_scrolling(self) -> None:
         """The box's bottom edge says how to close it, and how to scroll when it does not fit."""
-        body = self.query_one("#help-body", VerticalScroll)
+        try:
+            body = self.query_one("#help-body", VerticalScroll)
+        except NoMatches:  # closed before it was drawn (? Esc in one burst)
+            return
         scrolls = body.max_scroll_y > 0
         body.border_subtitle = f"{self.CLOSE_HINT} · {self.SCROLL_HINT}" if scrolls else (
             self.CLOSE_HINT
