@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="watch only these processes")  # fmt: skip
     p.add_argument("-u", "--user", metavar="USER", help="export only this user's processes")
     p.add_argument("--listen", type=listen_address, default=None, metavar="ADDR:PORT",
-                   help=f"where to serve /metrics (default {DEFAULT_LISTEN}; :PORT for every "
+                   help=f"where to serve /metrics (default {DEFAULT_LISTEN}; :PORT for every IPv4 "
                    "interface, [::]:PORT for IPv6)")  # fmt: skip
     p.add_argument("--top", type=positive_int, default=DEFAULT_TOP, metavar="N",
                    help=f"export the N largest processes by RES, plus every leak (default "
