@@ -68,7 +68,10 @@ def _group_rows(
             rows.append((Text(""), Text("")))
         rows.append((Text(title, style="underline"), Text("")))
         # As Text, not markup: a key such as '\\' or '[' must print as itself.
-        rows.extend((Text(key_text(b, display)), Text(b.description)) for b in bindings)
+        # the whole words: a binding's footer label may be shortened, its tooltip is not
+        rows.extend(
+            (Text(key_text(b, display)), Text(b.tooltip or b.description)) for b in bindings
+        )
     return rows
 
 

@@ -10,6 +10,7 @@ watchers of removed keys after each recompose.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -31,6 +32,14 @@ def drop_dead_watchers(node: DOMNode) -> int:
     return dropped
 
 
+# Actions whose keys come first in the footer, in this order (see KeyFooter._keys_in_order).
+FIRST = ("quit", "help", "filter", "kill", "toggle_growth", "sort('RES')", "sort('GROWTH')",
+         "app.fastest_grower", "app.open_detail")  # fmt: skip
+
+
+PALETTE_HINT_MIN_WIDTH = 100
+
+
 class KeyFooter(Footer):
     """Also: a focused widget with ``footer_keys()`` (the prompt bar) shows only its own keys.
 
@@ -42,11 +51,41 @@ class KeyFooter(Footer):
         footer_keys = (
             getattr(self.screen.focused, "footer_keys", None) if self.is_attached else None
         )
-        if not (self._bindings_ready and callable(footer_keys)):
-            yield from super().compose()
+        if not self._bindings_ready:
             return
-        for key, shown, description, action in footer_keys():
-            yield FooterKey(key, shown, description, action).data_bind(compact=Footer.compact)
+        if callable(footer_keys):
+            for key, shown, description, action in footer_keys():
+                yield FooterKey(key, shown, description, action).data_bind(compact=Footer.compact)
+            return
+        yield from self._keys_in_order()
+
+    def _keys_in_order(self) -> ComposeResult:
+        """The screen's shown keys, the ones a narrow terminal must keep first (FIRST), then the
+        rest in their own order: at 80 columns quitting, help, filter, kill and the growth panel
+        stay on screen, as top's and htop's do, and the rest runs off the right edge."""
+        first: dict[str, tuple[Binding, bool, str]] = {}
+        for _, binding, enabled, tooltip in self.screen.active_bindings.values():
+            if binding.show:
+                first.setdefault(binding.action, (binding, enabled, tooltip))
+        rank = {action: i for i, action in enumerate(FIRST)}
+        ordered = sorted(first.values(), key=lambda b: rank.get(b[0].action, len(FIRST)))
+        self.styles.grid_size_columns = len(ordered)
+        for binding, enabled, tooltip in ordered:
+            yield FooterKey(
+                binding.key, self.app.get_key_display(binding), binding.description,
+                binding.action, disabled=not enabled, tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)  # fmt: skip
+        # "^p palette" takes 12 columns that an 80-column footer needs for the keys (^p still works)
+        wide = self.app.size.width >= PALETTE_HINT_MIN_WIDTH
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and wide:
+            found = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+            if found is not None:
+                _, binding, enabled, _ = found
+                yield FooterKey(
+                    binding.key, self.app.get_key_display(binding), binding.description,
+                    binding.action, classes="-command-palette", disabled=not enabled,
+                    tooltip=binding.tooltip or binding.description,
+                )  # fmt: skip
 
     async def recompose(self) -> None:
         await super().recompose()

@@ -59,12 +59,13 @@ class ProcessTable(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("M,shift+m", "sort('RES')", "Sort mem", key_display="M"),
+        # Short words for the footer (80 columns keep them), the whole ones for help (tooltip).
+        Binding("M,shift+m", "sort('RES')", "Mem", key_display="M", tooltip="Sort mem"),
         Binding("P,shift+p", "sort('%CPU')", "Sort CPU", key_display="P"),
         Binding("T,shift+t", "sort('TIME+')", "Sort time", show=False),
         Binding("N,shift+n", "sort('PID')", "Sort PID", show=False),
-        Binding("G", "sort('GROWTH')", "Sort growth", key_display="G"),
-        Binding("L", "app.fastest_grower", "Go to grower", key_display="L"),
+        Binding("G", "sort('GROWTH')", "By growth", key_display="G", tooltip="Sort growth"),
+        Binding("L", "app.fastest_grower", "Grower", key_display="L", tooltip="Go to grower"),
         Binding("tab,shift+tab", "app.focus_growth", "Choose in the growth panel", show=False),
         Binding("less_than_sign", "shift_sort(-1)", "Sort left", show=False),
         Binding("greater_than_sign", "shift_sort(1)", "Sort right", show=False),
