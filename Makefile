@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint screenshots bench soak clean
+.PHONY: install run test lint screenshots bench soak family-soak clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ bench: $(STAMP)
 # toptui under process churn for MINUTES (default 30); its own detector must judge it no_leak.
 soak: $(STAMP)
 	$(BIN)/python scripts/soak.py --minutes $(or $(MINUTES),30) $(ARGS)
+# The screen beside 1000 idle processes and churn, F pressed every minute for MINUTES (default 15):
+# toptui's RSS must end within 10% of where it was after the first switch, and toptui must judge
+# itself no_leak (issue 14, item 3). Needs tmux.
+family-soak: $(STAMP)
+	$(BIN)/python scripts/family_soak.py --minutes $(or $(MINUTES),15) $(ARGS)
 verdict-soak: $(STAMP) ; $(BIN)/python scripts/verdict_soak.py --minutes $(or $(MINUTES),10) $(ARGS)
 
 clean:
