@@ -1,4 +1,4 @@
-"""``make bench``: issue 5's figures from one run, each beside its target (a few minutes).
+"""``make bench``: issue 5's and issue 18's figures from one run, each beside its target (~10 min).
 
 CPU figures are CPU time (utime + stime), never wall time, and every ratio against ``top`` uses a
 ``top`` measured in this same run, interleaved with toptui's measurement, median of repeats:
@@ -11,8 +11,9 @@ CPU figures are CPU time (utime + stime), never wall time, and every ratio again
 
 Memory and judging use an hour of synthetic 1 s history for every real process (see
 benchmarks/synthetic.py and benchmarks/workers.py). The idle processes are ``sleep`` children in a
-process group of their own, always removed (benchmarks/procs.py). The running screen's CPU and key
-latency are measured by benchmarks/screen.py, not here.
+process group of their own, always removed (benchmarks/procs.py). Issue 18's four targets with
+2000 processes (the running screen's CPU beside top's, key press to painted frame, the batch JSON
+loop at 1 s, launch to the first full frame) are measured by benchmarks/targets.py.
 
 Exit status 1 if a target is missed.
 """
@@ -186,25 +187,12 @@ def top_version() -> str:
     return out.splitlines()[0] if out else "top"
 
 
-def screen(n: int, seconds: float = 60.0) -> None:
-    """The running screen: key latency in a real pty, and CPU over 60 s beside htop's."""
-    import screen as screen_bench
+def lighter_than_top(seconds: float = 60.0) -> None:
+    """Issue 18's four targets (benchmarks/targets.py), beside top and htop in this run."""
+    import targets
 
-    toptui = str(Path(sys.executable).with_name("toptui"))
-    lat = sorted(screen_bench.key_latency(toptui))
-    p90 = lat[int(0.9 * (len(lat) - 1))]
-    detail = f"median {statistics.median(lat):.1f} ms, max {lat[-1]:.1f} ms, {len(lat)} keys"
-    report(f"key press -> painted frame, {n} rows, 200x50", f"p90 {p90:5.1f} ms",
-           p90 / 50.0, "<= 50 ms", detail)  # fmt: skip
-    ours = screen_bench.screen_cpu([toptui, "-d", "1"], seconds)
-    htop = shutil.which("htop")
-    label = f"screen CPU over {seconds:.0f} s at 1 s, {n} procs"
-    if htop is None:
-        info(label, f"toptui {ours:.2f} s", "htop not installed (apt-get install htop): skipped")
-        return
-    theirs = screen_bench.screen_cpu([htop, "-d", "10"], seconds)
-    report(label, f"toptui {ours:5.2f} s, htop {theirs:5.2f} s",
-           ours / theirs if theirs > 0 else float("inf"), "<= 1.0x htop")  # fmt: skip
+    for row in targets.measure(seconds):
+        report(row.label, row.value, row.ratio, row.target, row.detail)
 
 
 def main() -> int:
@@ -228,7 +216,7 @@ def main() -> int:
                 startup()
                 monitor("realistic", "realistic")
                 monitor("worst", "all RES moving")
-                screen(n)
+                lighter_than_top()
     print(f"{'all targets met' if not missed else 'MISSED: ' + '; '.join(missed)} "
           f"({time.monotonic() - t0:.0f} s)", flush=True)  # fmt: skip
     return 1 if missed else 0

@@ -13,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/screen.py [--seconds 60] [--processes 2000]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import pty
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,6 +40,7 @@ KEYS = {
     "M": b"M", "P": b"P", "N": b"N", "T": b"T", "R": b"R", "PgDn": b"\x1b[6~",
     "Down": b"\x1b[B", "Up": b"\x1b[A", "PgUp": b"\x1b[5~", "End": b"\x1b[F", "Home": b"\x1b[H",
 }  # fmt: skip
+ROWS, COLS = 50, 200  # the terminal every program is measured in
 QUIET_S = 0.015  # a frame is complete once the terminal has had no output for this long
 
 
@@ -63,33 +66,68 @@ def _read_until_quiet(fd: int, quiet: float, limit: float = 5.0) -> tuple[float,
     return last, total
 
 
-def key_latency(toptui: str, rounds: int = 3) -> list[float]:
-    """Milliseconds from writing a key to the pty until toptui has finished painting the frame.
+def spawn_in_pty(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, int]:
+    """Start ``argv`` in a new 200×50 pseudo-terminal; returns (pid, the terminal's fd).
 
-    toptui runs for real in a 200×50 pseudo-terminal (``-d 30``, so no refresh interferes); the
-    time includes the handler, the re-sort, the compositor and writing the escape codes.
+    The size is set by the child on its own terminal before it runs the program, so even a
+    program that reads it at once (top, htop) starts at 200×50.
     """
+    env = {**(os.environ if env is None else env), "TERM": "xterm-256color"}
     pid, fd = pty.fork()
-    if pid == 0:  # the child: toptui itself
-        os.environ["TERM"] = "xterm-256color"
-        os.execv(toptui, [toptui, "-d", "30"])
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    if pid == 0:  # the child: the program itself
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+            os.execvpe(argv[0], list(argv), env)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def end_in_pty(pid: int, fd: int) -> None:
+    """Stop a program started by :func:`spawn_in_pty` and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    reaped = False
+    while not reaped and time.monotonic() < deadline:
+        reaped = os.waitpid(pid, os.WNOHANG) != (0, 0)
+        with contextlib.suppress(OSError):  # keep its output flowing while it exits
+            if not reaped and select.select([fd], [], [], 0.05)[0]:
+                os.read(fd, 65536)
+    if not reaped:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+
+
+def key_latency(
+    command: str | Sequence[str],
+    rounds: int = 3,
+    keys: Sequence[bytes] | None = None,
+    env: dict[str, str] | None = None,
+) -> list[float]:
+    """Milliseconds from writing a key to the pty until the program has finished painting.
+
+    ``command`` is toptui's path (then it runs as ``toptui -d 30``, so no refresh interferes) or
+    a whole command line (htop: ``htop -d 300``). It runs for real in a 200×50 pseudo-terminal;
+    the time includes the handler, the re-sort, the compositor and writing the escape codes.
+    """
+    argv = [command, "-d", "30"] if isinstance(command, str) else list(command)
+    pid, fd = spawn_in_pty(argv, env)
     times: list[float] = []
     try:
         _read_until_quiet(fd, 1.5, limit=20.0)  # first frames, until the screen settles
         for _ in range(rounds):
-            for data in KEYS.values():
+            for data in KEYS.values() if keys is None else keys:
                 t0 = time.perf_counter()
                 os.write(fd, data)
                 t1, n = _read_until_quiet(fd, QUIET_S)
                 if n == 0:
                     raise RuntimeError(f"no repaint after key {data!r}: nothing to time")
                 times.append((t1 - t0) * 1000)
-                _read_until_quiet(fd, 0.05)
+                _read_until_quiet(fd, 0.05, limit=0.25)  # trailing output, if any
     finally:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-        os.close(fd)
+        end_in_pty(pid, fd)
     return times
 
 

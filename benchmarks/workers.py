@@ -59,6 +59,7 @@ def monitor(mix: str, ticks: int = 60, history_s: int = 3600) -> dict:
     import toptui.batch
     import toptui.cli  # with batch, what batch mode loads: the RSS is batch mode's
     from toptui.model import Snapshot
+    from toptui.monitor import DUE_SHARE
 
     mon = toptui.batch.Monitor(interval_s=1.0, history_s=float(history_s))  # the screen's settings
     real = mon.sampler.sample()
@@ -99,7 +100,9 @@ def monitor(mix: str, ticks: int = 60, history_s: int = 3600) -> dict:
     hist.ingest = real_ingest  # type: ignore[method-assign]
     full = (mon.judged - judged0) / ticks
     now = t0 + history_s + ticks
-    ages = [now - at for at in mon._judged_at.values()]
+    # The monitor keeps when each process is next due (its last judgement's sample + the gap).
+    gap = max(0.0, mon.judge_every_s - DUE_SHARE * mon.interval_s)
+    ages = [now - (at - gap) for at in mon._due_at.values()]
     for _ in range(3):
         mon.step()
     arrays = sum(h.nbytes for h in map(hist.get, hist.keys()) if h is not None)
