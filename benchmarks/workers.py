@@ -56,12 +56,14 @@ def monitor(mix: str, ticks: int = 60, history_s: int = 3600) -> dict:
     """
     from synthetic import behaviours
 
-    import toptui.batch
-    import toptui.cli  # with batch, what batch mode loads: the RSS is batch mode's
+    import toptui.commands.batch
+    import toptui.commands.cli  # with batch, what batch mode loads: the RSS is batch mode's
+    from toptui.engine.monitor import DUE_SHARE
     from toptui.model import Snapshot
-    from toptui.monitor import DUE_SHARE
 
-    mon = toptui.batch.Monitor(interval_s=1.0, history_s=float(history_s))  # the screen's settings
+    mon = toptui.commands.batch.Monitor(
+        interval_s=1.0, history_s=float(history_s)
+    )  # the screen's settings
     real = mon.sampler.sample()
     beh = behaviours(list(real.procs), mix)
     t0 = time.monotonic() - history_s - ticks - 60

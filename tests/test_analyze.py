@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from children import MemoryChild
 
-from toptui import analyze
+from toptui.commands import analyze
+from toptui.engine.monitor import Monitor
 from toptui.model import Snapshot
-from toptui.monitor import Monitor
-from toptui.recording import HEADER_V1_LINE, Recorder
 from toptui.sampling.sampler import Sampler
+from toptui.store.recording import HEADER_V1_LINE, Recorder
 
 MIB = 1024 * 1024
 EPOCH = 1_700_000_000.0

@@ -16,8 +16,8 @@ import pytest
 from test_analyze import EPOCH, MIB, TOPTUI, flat, leaking, write_csv
 from test_recording import proc, snap
 
-from toptui import analyze
-from toptui.recording import Recorder
+from toptui.commands import analyze
+from toptui.store.recording import Recorder
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /dev paths")
 needs_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from children import WAIT_S, MemoryChild
 
-from toptui.monitor import Monitor
+from toptui.engine.monitor import Monitor
 from toptui.sampling.sampler import Sampler
 from toptui.views.app import TopApp
 from toptui.views.detail_screen import DetailScreen

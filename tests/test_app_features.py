@@ -13,7 +13,7 @@ from children import WAIT_S
 from conftest import SLEEPER_TAG as TAG
 from test_app import SIZE, wait_for
 
-from toptui.columns import RowContext
+from toptui.render.columns import RowContext
 from toptui.views.app import TopApp
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnList, ColumnsScreen
@@ -242,7 +242,7 @@ async def test_user_picker():
 
 
 async def test_save_settings_and_read_them_back(tmp_path):
-    from toptui import settings
+    from toptui.views import settings
 
     path = tmp_path / "config.json"
     app = TopApp(interval_s=0.2, settings_path=path)
@@ -262,7 +262,7 @@ async def test_save_settings_and_read_them_back(tmp_path):
 
 
 async def test_export_writes_the_selected_history_as_a_recording(sleepers, tmp_path, monkeypatch):
-    from toptui.recording import read_series
+    from toptui.store.recording import read_series
 
     monkeypatch.chdir(tmp_path)
     app = TopApp(interval_s=0.1, pids=[sleepers[0].pid])
@@ -281,9 +281,9 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
     from children import MemoryChild
     from test_app import SteppedSampler
 
-    from toptui.monitor import Monitor
-    from toptui.recording import Recorder
+    from toptui.engine.monitor import Monitor
     from toptui.sampling.replay import ReplaySampler
+    from toptui.store.recording import Recorder
 
     path = tmp_path / "rec.csv"
     with MemoryChild(start_mib=5) as leaker, MemoryChild(start_mib=30) as flat:
@@ -341,8 +341,8 @@ async def test_replay_steps_once_per_press_however_fast(tmp_path):
     """Five '.' presses in a row are five ticks, at once, whatever the refresh interval."""
     from test_recording import proc, snap
 
-    from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
+    from toptui.store.recording import Recorder
 
     path = tmp_path / "rec.csv"
     with Recorder(path) as rec:
@@ -364,8 +364,8 @@ async def test_a_replay_signals_and_renices_nothing(tmp_path):
     """A recorded pid may belong to another process by now: k and r say so and do nothing."""
     from test_recording import proc, snap
 
-    from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
+    from toptui.store.recording import Recorder
 
     path = tmp_path / "rec.csv"
     with Recorder(path) as rec:
@@ -384,8 +384,8 @@ async def test_a_replay_signals_and_renices_nothing(tmp_path):
 
 
 def test_replay_and_saved_delay_apply_when_no_delay_is_given(tmp_path):
-    from toptui import settings
-    from toptui.cli import build_parser
+    from toptui.commands.cli import build_parser
+    from toptui.views import settings
 
     assert build_parser().parse_args([]).delay is None
     assert TopApp(interval_s=None, prefs=settings.Settings(interval_s=10.0)).interval_s == 10.0

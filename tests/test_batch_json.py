@@ -10,8 +10,8 @@ import pytest
 from children import MemoryChild
 
 from toptui.analysis.growth import GrowthVerdict
-from toptui.batch import JsonFrames, growth_json, process_fields
-from toptui.monitor import Frame, Monitor
+from toptui.commands.batch import JsonFrames, growth_json, process_fields
+from toptui.engine.monitor import Frame, Monitor
 from toptui.sampling.sampler import Sampler
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -68,7 +68,7 @@ def test_families_in_batch_json():
 
     from test_family import MIB, Tree, monitor_for, pool
 
-    from toptui.batch import BatchOptions, run_batch
+    from toptui.commands.batch import BatchOptions, run_batch
 
     # A pool of four workers keeping 400 B/s each, and a lone process: 15 minutes of samples.
     procs = [*pool(4, 400.0), (900, 1, "lone", lambda i: 30 * MIB)]

@@ -180,7 +180,7 @@ def test_batch_records_only_the_user_it_shows(tmp_path):
     """-u narrows the recording as -p does: what is shown is what is recorded."""
     import pwd
 
-    from toptui.recording import read_series
+    from toptui.store.recording import read_series
 
     me = pwd.getpwuid(os.geteuid()).pw_name
     path = tmp_path / "rec.csv"
@@ -193,7 +193,7 @@ def test_batch_records_only_the_user_it_shows(tmp_path):
 
 
 def test_batch_does_not_import_textual():
-    code = ("import sys, io; from toptui.batch import BatchOptions, run_batch; "
+    code = ("import sys, io; from toptui.commands.batch import BatchOptions, run_batch; "
             "run_batch(BatchOptions(iterations=1, fmt='json'), out=io.StringIO()); "
             "print('textual' in sys.modules)")  # fmt: skip
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

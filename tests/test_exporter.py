@@ -13,10 +13,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from test_history import SYSTEM, proc
 
-from toptui.exporter import STATE_NUMBER, FrameCollector, Selection
+from toptui.commands.exporter import STATE_NUMBER, FrameCollector, Selection
+from toptui.commands.serve import (
+    BasicAuth,
+    UsageError,
+    build_parser,
+    configure,
+    listen_address,
+    web_app,
+)
+from toptui.engine.monitor import Monitor
 from toptui.model import ProcSample, Snapshot
-from toptui.monitor import Monitor
-from toptui.serve import BasicAuth, UsageError, build_parser, configure, listen_address, web_app
 
 MIB = 1024 * 1024
 

@@ -20,8 +20,8 @@ from toptui.analysis.families import (
 )
 from toptui.analysis.family import family_total
 from toptui.analysis.growth import GrowthVerdict, judge
+from toptui.engine.monitor import Monitor
 from toptui.model import Snapshot
-from toptui.monitor import Monitor
 
 MIB = 1024 * 1024
 
@@ -61,8 +61,8 @@ def test_a_pool_of_slow_leakers_is_a_family_leak_after_the_history_has_compacted
     """Four workers keep 700 B/s each for 15 minutes at 1 s: each one's RES moves a page every
     few seconds, so its older minutes are summarised to a few points per block, while the idle
     parent keeps every sample. The family still leaks 2800 B/s from first to last."""
-    from toptui.history import History
     from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
+    from toptui.store.history import History
 
     memory = MemoryStats(16 << 30, 8 << 30, 8 << 30, 0, 0, 0, 0)
     system = SystemStats(1.0, (0.0, 0.0, 0.0), 1, CpuStates(), memory, TaskCounts())

@@ -16,8 +16,8 @@ import pytest
 from test_app import wait_for
 from test_layout import screen_lines
 
+from toptui.engine.monitor import Monitor
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.monitor import Monitor
 from toptui.views.app import TopApp
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_plot import GrowthPlot

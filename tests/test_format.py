@@ -1,6 +1,6 @@
 """Number formats follow top's own rules (procps-ng 4 scale_mem / scale_tics)."""
 
-from toptui import format as fmt
+from toptui.render import format as fmt
 
 
 def test_memory_fits_in_kib_by_default():
@@ -41,7 +41,7 @@ def test_rates_and_sizes():
 
 def test_huge_sizes_scale_past_tebibytes():
     """2^62 bytes (an absurd but parsable RSS in a file) reads 4.0E, not 4194304T."""
-    from toptui.format import compact_bytes, human_bytes
+    from toptui.render.format import compact_bytes, human_bytes
 
     assert (compact_bytes(2**62), human_bytes(2**62)) == ("4.0E", "4.0 EiB")
     assert (compact_bytes(2**50), human_bytes(2**50)) == ("1.0P", "1.0 PiB")

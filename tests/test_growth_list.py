@@ -20,7 +20,7 @@ from test_growth_panel import KIB, Fake, FakeMachine, five_leakers, monitor_afte
 from test_key_bursts import burst
 from test_layout import footer_keys, screen_lines
 
-from toptui.monitor import Monitor
+from toptui.engine.monitor import Monitor
 from toptui.views.app import TopApp
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel

@@ -14,10 +14,10 @@ from rich.cells import cell_len
 from test_app import wait_for
 from test_sparkline import assert_even_ramp
 
+from toptui.analysis.tree import families
+from toptui.engine.monitor import Monitor
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.monitor import Monitor
-from toptui.sparkline import BARS
-from toptui.tree import families
+from toptui.render.sparkline import BARS
 from toptui.views.app import TopApp
 from toptui.views.growth_panel import GrowthPanel, table_filter
 

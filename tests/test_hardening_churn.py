@@ -23,7 +23,7 @@ import pytest
 from children import WAIT_S, wait_until
 from conftest import TOPTUI, Churn
 
-from toptui.monitor import Monitor
+from toptui.engine.monitor import Monitor
 from toptui.sampling.sampler import Sampler
 from toptui.views import app as app_module
 from toptui.views.app import TopApp

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import TOPTUI
 
-from toptui.recording import HEADER_V1_LINE as HEADER_LINE  # hand-made format 1 rows
+from toptui.store.recording import HEADER_V1_LINE as HEADER_LINE  # hand-made format 1 rows
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

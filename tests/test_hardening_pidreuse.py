@@ -15,9 +15,9 @@ import sys
 import pytest
 from children import MemoryChild
 
-from toptui.batch import frame_json, frame_text
+from toptui.commands.batch import frame_json, frame_text
+from toptui.engine.monitor import Monitor
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.monitor import Monitor
 from toptui.sampling.sampler import Sampler
 
 MIB = 1024 * 1024

@@ -24,7 +24,7 @@ from children import WAIT_S, proc_state, wait_until
 from conftest import TOPTUI
 
 from toptui.analysis.growth import judge
-from toptui.recording import RecordingReader
+from toptui.store.recording import RecordingReader
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

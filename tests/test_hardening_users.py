@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from toptui.control import current_identity
+from toptui.engine.control import current_identity
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 USER = "nobody"
@@ -109,7 +109,7 @@ def test_control_as_nobody_reports_instead_of_raising(nobody, root_sleeper):
     cmd, env = nobody
     key = current_identity(root_sleeper.pid)
     assert key is not None
-    code = (f"from toptui import control; key = {key!r}; "
+    code = (f"from toptui.engine import control; key = {key!r}; "
             f"print(control.send_signal(key, {int(signal.SIGTERM)}, 'x').ok); "
             "print(control.renice(key, 5, 'x').ok)")  # fmt: skip
     r = subprocess.run([*cmd, "-c", code], env=env, capture_output=True, text=True, timeout=60,
@@ -143,7 +143,7 @@ def test_files_nobody_cannot_read_are_one_line(nobody, tmp_path):
         cfg.mkdir(parents=True)
         (cfg / "config.json").write_text("{}")
         (shared / "config").chmod(0o700)
-        code = "from toptui import settings; print(settings.load()[1])"
+        code = "from toptui.views import settings; print(settings.load()[1])"
         cfg_env = {**env, "XDG_CONFIG_HOME": str(shared / "config")}
         r = subprocess.run([*cmd, "-c", code], env=cfg_env, capture_output=True, text=True,
                            timeout=60, cwd="/")  # fmt: skip

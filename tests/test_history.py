@@ -5,8 +5,8 @@ import random
 import threading
 from dataclasses import replace
 
-from toptui.history import BLOCK_S, MAX_CAPACITY, RECENT, History, capacity_for
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
+from toptui.store.history import BLOCK_S, MAX_CAPACITY, RECENT, History, capacity_for
 
 MIB = 1024 * 1024
 SYSTEM = SystemStats(0.0, (0.0, 0.0, 0.0), 0, CpuStates(),

@@ -21,7 +21,7 @@ def test_import_contracts_are_kept():
 def test_analyze_loads_no_textual(tmp_path):
     trace = tmp_path / "t.csv"
     trace.write_text("t,rss\n" + "".join(f"{i},{(100 + i) * 4096 * 256}\n" for i in range(120)))
-    code = ("import sys; from toptui import analyze; "
+    code = ("import sys; from toptui.commands import analyze; "
             f"rc = analyze.main([{str(trace)!r}, '--format', 'json']); "
             "print('textual' in sys.modules, 'toptui.views' in sys.modules, rc)")  # fmt: skip
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -32,9 +32,9 @@ def test_serve_loads_no_textual():
     """toptui serve, through the command line, samples and answers a scrape with no UI toolkit."""
     code = """
 import os, signal, sys, threading, time, urllib.request
-import toptui.serve
+import toptui.commands.serve
 urls = []
-toptui.serve.say = lambda prog, line: urls.append(line.split()[-1])
+toptui.commands.serve.say = lambda prog, line: urls.append(line.split()[-1])
 
 def scrape():
     end = time.monotonic() + 60
@@ -47,7 +47,7 @@ def scrape():
     os.kill(os.getpid(), signal.SIGTERM)
 
 threading.Thread(target=scrape, daemon=True).start()
-from toptui.cli import main
+from toptui.commands.cli import main
 rc = main(["serve", "--listen", "127.0.0.1:0", "-d", "0.1"])
 print("textual" in sys.modules, "toptui.views" in sys.modules, rc)
 """

@@ -14,8 +14,10 @@ from textual import events
 from textual.widgets._footer import FooterKey
 
 from toptui.analysis.growth import GrowthVerdict
-from toptui.batch import frame_text
-from toptui.columns import (
+from toptui.commands.batch import frame_text
+from toptui.engine.monitor import Frame, Monitor
+from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
+from toptui.render.columns import (
     COLUMNS,
     MIN_COMMAND_WIDTH,
     PID_WIDTH,
@@ -23,9 +25,7 @@ from toptui.columns import (
     fit_columns,
     visible_columns,
 )
-from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.monitor import Frame, Monitor
-from toptui.summary import summary_lines, with_note
+from toptui.render.summary import summary_lines, with_note
 from toptui.views.app import TopApp
 from toptui.views.help_screen import HelpScreen, key_text
 

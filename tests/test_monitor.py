@@ -10,7 +10,7 @@ import sys
 import pytest
 from children import MemoryChild
 
-from toptui.monitor import Monitor
+from toptui.engine.monitor import Monitor
 from toptui.sampling.sampler import Sampler
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

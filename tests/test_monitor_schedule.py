@@ -6,8 +6,8 @@ from dataclasses import replace
 from test_history import SYSTEM, proc
 
 from toptui.analysis.growth import judge
+from toptui.engine.monitor import MAX_LAG_S, Monitor
 from toptui.model import Snapshot
-from toptui.monitor import MAX_LAG_S, Monitor
 
 MIB = 1024 * 1024
 

@@ -1,6 +1,6 @@
 """The one pacing rule, on a fake clock: steady periods, and no burst after a late sweep."""
 
-from toptui.pacing import Pacer
+from toptui.engine.pacing import Pacer
 
 
 class Clock:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from toptui.program import program_of
+from toptui.sampling.program import program_of
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from toptui.engine.monitor import Monitor
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.monitor import Monitor
-from toptui.recording import (
+from toptui.store.recording import (
     HEADER_LINE,
     HEADER_V1_LINE,
     Recorder,
@@ -116,7 +116,7 @@ def test_an_empty_existing_file_gets_the_header(tmp_path):
 
 
 def test_each_tick_is_one_write_of_whole_lines(tmp_path, monkeypatch):
-    import toptui.recording as recording
+    import toptui.store.recording as recording
 
     writes: list[bytes] = []
     real_write = os.write
@@ -283,7 +283,7 @@ def test_reading_100k_rows_is_quick(tmp_path):
 def test_format_2_keeps_parent_pids_and_format_1_still_reads_and_is_appended_to_as_it_is(tmp_path):
     from dataclasses import replace
 
-    from toptui.recording import NO_PARENT, RecordingReader
+    from toptui.store.recording import NO_PARENT, RecordingReader
 
     new = tmp_path / "new.csv"
     with Recorder(new) as rec:

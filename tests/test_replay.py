@@ -6,9 +6,9 @@ import pytest
 from test_analyze import EPOCH, record_leaking_child
 from test_recording import proc, snap
 
-from toptui.monitor import Monitor
-from toptui.recording import Recorder, RecordingError, RecordingFormatError
+from toptui.engine.monitor import Monitor
 from toptui.sampling.replay import ReplaySampler
+from toptui.store.recording import Recorder, RecordingError, RecordingFormatError
 
 MIB = 1024 * 1024
 
@@ -123,7 +123,7 @@ def test_a_format_2_replay_has_parents_so_families_are_judged(tmp_path):
     """A recording that keeps ppid replays with tree view and families; a format 1 one says so."""
     from dataclasses import replace
 
-    from toptui.recording import HEADER_V1_LINE
+    from toptui.store.recording import HEADER_V1_LINE
 
     path = tmp_path / "rec.csv"
     with Recorder(path) as rec:

@@ -1,8 +1,8 @@
 """Sparklines are drawn on a time axis: a steady leak is a straight ramp however old its history."""
 
-from toptui.history import History
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
-from toptui.sparkline import BARS, sparkline
+from toptui.render.sparkline import BARS, sparkline
+from toptui.store.history import History
 
 MIB = 1024 * 1024
 KEY = (7, 7)

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from test_history import SYSTEM, proc
 
+from toptui.engine.monitor import Monitor, judge_every_for
 from toptui.model import Snapshot
-from toptui.monitor import Monitor, judge_every_for
 from toptui.sampling import procfs
 from toptui.sampling.sampler import Sampler
 

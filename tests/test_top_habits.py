@@ -16,7 +16,7 @@ from test_layout import footer_keys, screen_lines
 from textual.binding import Binding
 from textual.widgets import OptionList
 
-from toptui.monitor import Monitor
+from toptui.engine.monitor import Monitor
 from toptui.views.app import TopApp
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnList, ColumnsScreen

@@ -9,9 +9,10 @@ import sys
 import pytest
 from children import WAIT_S
 
-from toptui import control, settings
+from toptui.analysis.tree import build_tree
+from toptui.engine import control
 from toptui.model import ProcSample
-from toptui.tree import build_tree
+from toptui.views import settings
 
 MIB = 1024 * 1024
 

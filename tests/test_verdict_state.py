@@ -13,11 +13,11 @@ import random
 import pytest
 from test_recording import proc, snap
 
-from toptui import analyze
 from toptui.analysis import verdict_state
-from toptui.monitor import Monitor, judge_every_for, series_verdicts
-from toptui.recording import Recorder
+from toptui.commands import analyze
+from toptui.engine.monitor import Monitor, judge_every_for, series_verdicts
 from toptui.sampling.replay import ReplaySampler
+from toptui.store.recording import Recorder
 
 KIB = 1024
 MIB = 1024 * KIB

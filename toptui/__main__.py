@@ -2,6 +2,6 @@
 
 import sys
 
-from toptui.cli import main
+from toptui.commands.cli import main
 
 sys.exit(main())

@@ -53,8 +53,8 @@ class ProcSample:
     # at most every few ticks per process; 0 otherwise. The detector judges RES plus this, so a
     # leak pushed out to swap stays a leak.
     swap: int = 0
-    # For an interpreter, the program it runs (``python3 leaker.py``, see toptui.program), as htop
-    # names it; "" when it is the name itself.
+    # For an interpreter, the program it runs (``python3 leaker.py``, see toptui.sampling.program),
+    # as htop names it; "" when it is the name itself.
     program: str = ""
 
     @property

@@ -46,9 +46,9 @@ from toptui.analysis.growth import (
     GrowthVerdict,
     judge,
 )
+from toptui.analysis.tree import families as descendants
 from toptui.analysis.verdict_state import VerdictState
 from toptui.model import ProcKey, ProcSample, Snapshot
-from toptui.tree import families as descendants
 
 #: Families are judged every this many seconds of sample time (processes: every sample).
 FAMILY_EVERY_S = 5.0
@@ -62,7 +62,7 @@ GROWING = ("leak", "rising")
 
 
 class SeriesSource(Protocol):
-    """What family judging reads of the history (:class:`toptui.history.History` is one)."""
+    """What family judging reads of the history (:class:`toptui.store.history.History` is one)."""
 
     def res_series(self, key: ProcKey) -> tuple[list[float], list[int]] | None: ...
 

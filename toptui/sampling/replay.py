@@ -23,8 +23,8 @@ from toptui.model import (
     SystemStats,
     TaskCounts,
 )
-from toptui.recording import RecordingError, RecordingFormatError, RecordingReader, Row
 from toptui.sampling.system import read_memory
+from toptui.store.recording import RecordingError, RecordingFormatError, RecordingReader, Row
 
 _ZERO_MEMORY = MemoryStats(0, 0, 0, 0, 0, 0, 0)
 
@@ -73,9 +73,9 @@ def _proc(r: Row, mem_total: int) -> ProcSample:
 class ReplaySampler:
     """Returns the recorded ticks of ``path`` in order; once ``done``, keeps returning the last.
 
-    Raises :class:`toptui.recording.RecordingFormatError` (a ValueError whose message names the
-    file and line) when the file is not a readable recording or holds no tick, and
-    :class:`toptui.recording.RecordingError` (an OSError, one line) when it cannot be read.
+    Raises :class:`toptui.store.recording.RecordingFormatError` (a ValueError whose message names
+    the file and line) when the file is not a readable recording or holds no tick, and
+    :class:`toptui.store.recording.RecordingError` (an OSError, one line) when it cannot be read.
     """
 
     live = False  # a recording: its pids are not this machine's

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import psutil
 
 from toptui.model import ProcKey, ProcSample, Snapshot
-from toptui.program import program_of
 from toptui.sampling import procfs
 from toptui.sampling.extras import ExtrasReader
+from toptui.sampling.program import program_of
 from toptui.sampling.system import SystemReader
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -48,7 +48,9 @@ class _Known:
     statm: bytes = b""
     sample: ProcSample | None = None
     swap: int = 0  # VmSwap as last read (bytes)
-    program: str = ""  # what an interpreter runs (toptui.program), "" for any other process
+    program: str = (
+        ""  # what an interpreter runs (toptui.sampling.program), "" for any other process
+    )
 
 
 class _UserNames:

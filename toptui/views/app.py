@@ -24,15 +24,15 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
 
-from toptui import control, settings
 from toptui.analysis.growth import MIN_WINDOW_S
-from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
-from toptui.columns import EXTRA_COLUMNS
+from toptui.engine import control
+from toptui.engine.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
+from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S, Pacer
+from toptui.engine.sources import live_source
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
-from toptui.pacing import Pacer
-from toptui.recording import export_history
-from toptui.sources import live_source
+from toptui.render.columns import EXTRA_COLUMNS
+from toptui.store.recording import export_history
+from toptui.views import settings
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.confirm_screen import ConfirmScreen
@@ -192,7 +192,7 @@ class TopApp(OrderedKeysApp[int]):
     # -- the sampling thread: never touches widgets ----------------------------------------
 
     def _sample_loop(self) -> None:
-        pacer = Pacer(self.interval_s)  # batch mode's rule too (toptui.pacing)
+        pacer = Pacer(self.interval_s)  # batch mode's rule too (toptui.engine.pacing)
         while not self._stop.is_set():
             stepping = self.replay is not None and (self.paused or self.replay.done)
             if stepping:

@@ -11,11 +11,11 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
-from toptui.history import History, Series
+from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
-from toptui.monitor import Frame
+from toptui.render import format as fmt
+from toptui.store.history import History, Series
 from toptui.views.growth_plot import GrowthPlot
 from toptui.views.key_footer import KeyFooter
 

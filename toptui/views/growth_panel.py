@@ -15,13 +15,13 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import Static
 
-from toptui import format as fmt
 from toptui.analysis.families import named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
-from toptui.history import History
+from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
-from toptui.monitor import Frame
-from toptui.sparkline import sparkline
+from toptui.render import format as fmt
+from toptui.render.sparkline import sparkline
+from toptui.store.history import History
 from toptui.views.process_table import matches
 
 SPARK_MAX = 60  # the sparkline takes what the other columns leave, up to this

@@ -9,8 +9,8 @@ import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
-from toptui import format as fmt
-from toptui.history import Series
+from toptui.render import format as fmt
+from toptui.store.history import Series
 
 _UNITS = (("KiB", 1024.0), ("MiB", 1024.0**2), ("GiB", 1024.0**3), ("TiB", 1024.0**4))
 

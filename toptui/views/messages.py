@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from toptui.monitor import Frame
+from toptui.engine.monitor import Frame
 
 
 class FrameReady(Message):

@@ -22,7 +22,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from toptui.analysis.growth import GrowthVerdict
-from toptui.columns import (
+from toptui.analysis.tree import TreeRow, build_tree
+from toptui.engine.monitor import Frame
+from toptui.model import ProcKey, ProcSample
+from toptui.render.columns import (
     ALL_COLUMNS,
     Column,
     RowContext,
@@ -31,10 +34,7 @@ from toptui.columns import (
     sort_rows,
     visible_columns,
 )
-from toptui.format import UNIT_NAMES
-from toptui.model import ProcKey, ProcSample
-from toptui.monitor import Frame
-from toptui.tree import TreeRow, build_tree
+from toptui.render.format import UNIT_NAMES
 
 
 def matches(p: ProcSample, needle: str) -> bool:

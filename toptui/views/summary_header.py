@@ -7,7 +7,7 @@ from textual.geometry import Size
 from textual.widgets import Static
 
 from toptui.model import SystemStats
-from toptui.summary import cpu_line, summary_lines, with_note
+from toptui.render.summary import cpu_line, summary_lines, with_note
 
 # summary_lines' order: 0 uptime/load (and toptui's notes), 1 Tasks, 2 %Cpu (one row, or the rows
 # of top's per-CPU lines with the 1 key), 3 MiB Mem, 4 MiB Swap (with avail Mem). When the terminal

@@ -1,9 +1,10 @@
 """``toptui serve``: the monitor without a screen, its verdicts served to Prometheus at /metrics.
 
-A thread samples every ``-d`` seconds through the same :class:`~toptui.monitor.Monitor` and
-:class:`~toptui.pacing.Pacer` as the screen (same history, same verdicts); prometheus-client's
-WSGI app serves the latest frame through :class:`~toptui.exporter.FrameCollector`, behind
-wsgiref's threading server with optional TLS and basic auth. Nothing here imports Textual.
+A thread samples every ``-d`` seconds through the same :class:`~toptui.engine.monitor.Monitor` and
+:class:`~toptui.engine.pacing.Pacer` as the screen (same history, same verdicts);
+prometheus-client's WSGI app serves the latest frame through
+:class:`~toptui.commands.exporter.FrameCollector`, behind wsgiref's threading server with
+optional TLS and basic auth. Nothing here imports Textual.
 
 Listening off loopback shows every exported process's name, program and user to the network, so
 it is refused unless the scrapes are authenticated (``--basic-auth-file``, or TLS client
@@ -35,11 +36,9 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from toptui import __version__
-from toptui.arguments import (
+from toptui.commands.arguments import (
     DEFAULT_DELAY_S,
-    MAX_DELAY_S,
     MAX_HISTORY_S,
-    MIN_DELAY_S,
     OneLineParser,
     known_user,
     missing_pids,
@@ -48,7 +47,8 @@ from toptui.arguments import (
     say,
     seconds,
 )
-from toptui.exporter import DEFAULT_TOP, FrameCollector, Selection
+from toptui.commands.exporter import DEFAULT_TOP, FrameCollector, Selection
+from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S
 
 # Not the port of a common exporter (node_exporter 9100, process-exporter 9256, ...).
 DEFAULT_PORT = 9772
@@ -327,7 +327,7 @@ class Sampling(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from toptui.pacing import Pacer
+        from toptui.engine.pacing import Pacer
 
         pacer = Pacer(self.period_s)
         try:
@@ -400,8 +400,8 @@ def serve(config: Config, stop: threading.Event) -> int:
     from prometheus_client.platform_collector import PlatformCollector
     from prometheus_client.process_collector import ProcessCollector
 
-    from toptui.monitor import Monitor, judge_every_for
-    from toptui.sources import live_source
+    from toptui.engine.monitor import Monitor, judge_every_for
+    from toptui.engine.sources import live_source
 
     collector = FrameCollector(config.selection, interval_s=config.delay_s)
     registry = CollectorRegistry()

@@ -16,13 +16,13 @@ from typing import Protocol, TextIO
 
 from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
-from toptui.columns import RowContext, header_line, row_line, sort_rows
-from toptui.history import History
+from toptui.engine.monitor import Frame, Monitor, SnapshotSink, judge_every_for
+from toptui.engine.pacing import Pacer
 from toptui.model import ProcSample
-from toptui.monitor import Frame, Monitor, SnapshotSink, judge_every_for
-from toptui.pacing import Pacer
+from toptui.render.columns import RowContext, header_line, row_line, sort_rows
+from toptui.render.summary import summary_lines
 from toptui.sampling.sampler import Sampler
-from toptui.summary import summary_lines
+from toptui.store.history import History
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from toptui import format as fmt
 from toptui.model import CpuStates, SystemStats
+from toptui.render import format as fmt
 
 _MIB = 1024.0 * 1024.0
 

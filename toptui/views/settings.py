@@ -11,8 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from toptui.arguments import MAX_DELAY_S, MIN_DELAY_S
-from toptui.columns import BY_NAME, OPTIONAL_COLUMNS
+from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S
+from toptui.render.columns import BY_NAME, OPTIONAL_COLUMNS
 
 THEMES = ("textual-dark", "textual-light")
 

@@ -11,9 +11,6 @@ import sys
 from collections.abc import Callable
 from typing import IO, NoReturn
 
-# The refresh interval's bounds, the same for -d, the d key and a saved setting.
-MIN_DELAY_S = 0.01
-MAX_DELAY_S = 86400.0
 DEFAULT_DELAY_S = 2.0  # the screen's, batch mode's and toptui serve's
 # Bounds that keep every derived quantity finite: a timed wait must fit the platform's time_t
 # (threading.TIMEOUT_MAX), and history / delay must not overflow to infinity.

@@ -12,6 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+# The refresh interval's bounds, the same for -d, the d key and a saved setting.
+MIN_DELAY_S = 0.01
+MAX_DELAY_S = 86400.0
+
 
 class Pacer:
     """Call :meth:`wait_s` after each sample: how long to wait before the next one."""

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import IO
 
-from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
-from toptui.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
-from toptui.monitor import series_verdicts
-from toptui.recording import (
+from toptui.commands.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
+from toptui.engine.monitor import series_verdicts
+from toptui.render import format as fmt
+from toptui.store.recording import (
     BOM,
     HEADER_LINE,
     HEADER_V1_LINE,
@@ -348,8 +348,8 @@ def judge_traces(traces: list[Trace], available: float | None) -> list[Result]:
     """Each trace's verdict as the screen would show it after its last sample.
 
     Every series is played through the screen's own history, judging schedule and verdict state
-    machine (:func:`toptui.monitor.series_verdicts`), so a file holding the first N samples of a
-    series gets the verdict shown at sample N. Traces that are prefixes of a longer one in the
+    machine (:func:`toptui.engine.monitor.series_verdicts`), so a file holding the first N samples
+    of a series gets the verdict shown at sample N. Traces that are prefixes of a longer one in the
     same run (a scorer's growing prefixes) are read off that one's single replay: the verdict at
     a sample depends only on the samples up to it.
     """

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, NamedTuple
 
-from toptui.history import Series
 from toptui.model import ProcSample, Snapshot
+from toptui.store.history import Series
 
 HEADER_V1 = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
 HEADER = (*HEADER_V1, "ppid")  # format 2: what new recordings are written in

@@ -1,9 +1,9 @@
 """Prometheus metrics of the monitor's frames, for ``toptui serve``.
 
 A :class:`FrameCollector` is a prometheus-client collector: the sampling thread hands it each
-:class:`~toptui.monitor.Frame` (:meth:`FrameCollector.publish`), and every scrape builds fresh
-metric families from the latest one (``collect``). The exposition format is prometheus-client's;
-nothing here writes it by hand, opens a socket or starts a thread. No Textual.
+:class:`~toptui.engine.monitor.Frame` (:meth:`FrameCollector.publish`), and every scrape builds
+fresh metric families from the latest one (``collect``). The exposition format is
+prometheus-client's; nothing here writes it by hand, opens a socket or starts a thread. No Textual.
 
 Which processes get series (:class:`Selection`): at most ``top`` by resident memory, plus every
 process flagged as a leak, among those ``-u``, ``--include`` and ``--exclude`` let through. Each
@@ -30,8 +30,8 @@ from prometheus_client.core import (
 
 from toptui import __version__
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
-from toptui.monitor import Frame
 
 DEFAULT_TOP = 50
 LABELS = ("pid", "name", "program", "user")

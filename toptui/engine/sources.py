@@ -1,15 +1,16 @@
 """The snapshot sources a screen, batch run or service can be given, chosen in one place.
 
-The views know only the :class:`toptui.monitor.Source` protocol (and a recorded source's extra
-figures); which concrete source runs, the live sampler or a recording's replay, is decided here
-and by the command line. The live sampler imports psutil, so it is imported only when asked for.
+The views know only the :class:`toptui.engine.monitor.Source` protocol (and a recorded source's
+extra figures); which concrete source runs, the live sampler or a recording's replay, is decided
+here and by the command line. The live sampler imports psutil, so it is imported only when asked
+for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from toptui.monitor import RecordedSource, Source
+from toptui.engine.monitor import RecordedSource, Source
 
 
 def live_source(pids: Iterable[int] | None = None) -> Source:

@@ -18,11 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from toptui import __version__
-from toptui.arguments import (
+from toptui.commands.arguments import (
     DEFAULT_DELAY_S,
-    MAX_DELAY_S,
     MAX_HISTORY_S,
-    MIN_DELAY_S,
     OneLineParser,
     known_user,
     missing_pids,
@@ -31,15 +29,16 @@ from toptui.arguments import (
     say,
     to_devnull,
 )
-from toptui.arguments import seconds as _seconds
-from toptui.columns import BY_NAME, DEFAULT_SORT, resolve_sort
+from toptui.commands.arguments import seconds as _seconds
+from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S
+from toptui.render.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from textual.app import App
 
     from toptui.model import Snapshot
-    from toptui.recording import Recorder
     from toptui.sampling.replay import ReplaySampler
+    from toptui.store.recording import Recorder
 
 # The least interval between the priming sweep and batch mode's first frame (top pauses 150 ms).
 FIRST_CPU_INTERVAL_S = 0.05
@@ -179,11 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # must not turn an odd byte in a process name into a traceback.
             reconfigure(errors="backslashreplace")
     if argv[:1] == ["analyze"]:
-        from toptui.analyze import main as analyze_main
+        from toptui.commands.analyze import main as analyze_main
 
         return analyze_main(argv[1:])
     if argv[:1] == ["serve"]:
-        from toptui.serve import main as serve_main
+        from toptui.commands.serve import main as serve_main
 
         return serve_main(argv[1:])
     args = build_parser().parse_args(_join_dash_values(argv))
@@ -265,8 +264,8 @@ def _run_batch(
     sampler.sample()
     primed = time.monotonic()
 
-    from toptui.batch import BatchOptions, run_batch
-    from toptui.monitor import Monitor, judge_every_for
+    from toptui.commands.batch import BatchOptions, run_batch
+    from toptui.engine.monitor import Monitor, judge_every_for
 
     opts = BatchOptions(
         iterations=args.iterations,
@@ -384,7 +383,7 @@ def _run_screen(
     replay: ReplaySampler | None,
     record_warning: str | None = None,
 ) -> int:
-    from toptui import settings
+    from toptui.views import settings
     from toptui.views.app import TopApp
 
     try:
@@ -452,7 +451,7 @@ def _open_recorder(
     """(recorder, None), or (None, why) when the file cannot be recorded to: the monitor still
     runs, as it does when a write fails later (a full disk), and says once that it does not
     record."""
-    from toptui.recording import Recorder
+    from toptui.store.recording import Recorder
 
     try:
         recorder = Recorder(path)
@@ -462,8 +461,8 @@ def _open_recorder(
 
 
 def _open_replay(path: str, pids: frozenset[int] | None = None) -> ReplaySampler:
-    from toptui.recording import RecordingFormatError
     from toptui.sampling.replay import ReplaySampler
+    from toptui.store.recording import RecordingFormatError
 
     try:
         mode = os.stat(path).st_mode

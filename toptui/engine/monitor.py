@@ -33,7 +33,6 @@ from typing import Protocol
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.analysis.verdict_state import VerdictState
-from toptui.history import History
 from toptui.model import (
     CpuStates,
     MemoryStats,
@@ -43,6 +42,7 @@ from toptui.model import (
     SystemStats,
     TaskCounts,
 )
+from toptui.store.history import History
 
 NO_LEAK = "no_leak"
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
@@ -127,7 +127,7 @@ class Monitor:
         recorder: SnapshotSink | None = None,
     ) -> None:
         if sampler is None:
-            from toptui.sources import live_source  # psutil: only for a live monitor
+            from toptui.engine.sources import live_source  # psutil: only for a live monitor
 
             sampler = live_source()
         self.sampler = sampler

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from toptui import format as fmt
 from toptui.analysis.growth import GrowthVerdict
 from toptui.model import ProcSample
+from toptui.render import format as fmt
 
 
 def _pid_width() -> int:
