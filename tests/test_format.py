@@ -46,3 +46,21 @@ def test_huge_sizes_scale_past_tebibytes():
     assert (compact_bytes(2**62), human_bytes(2**62)) == ("4.0E", "4.0 EiB")
     assert (compact_bytes(2**50), human_bytes(2**50)) == ("1.0P", "1.0 PiB")
     assert (compact_bytes(1023 * 2**40), human_bytes(512)) == ("1023T", "512 B")
+
+
+def test_one_narrowing_for_the_table_the_growth_panel_and_batch():
+    from toptui.model import ProcSample
+    from toptui.render.rows import Narrowing
+
+    def proc(pid: int, user: str, name: str, command: str) -> ProcSample:
+        return ProcSample((pid, 1), pid, 1, user, name, command, "S", 20, 0, 1, 0, 0, 0, 0.0,
+                          0.0, 0.0, 1.0)  # fmt: skip
+
+    procs = [proc(1, "root", "sshd", "/usr/sbin/sshd -D"), proc(2, "alice", "python3",
+             "python3 Leaker.py"), proc(3, "alice", "bash", "-bash")]  # fmt: skip
+    assert not Narrowing() and Narrowing().apply(procs) == procs and Narrowing().note is None
+    assert [p.pid for p in Narrowing(user="alice").apply(procs)] == [2, 3]
+    assert [p.pid for p in Narrowing(text="leaker").apply(procs)] == [2]  # command, any case
+    assert [p.pid for p in Narrowing(text="SSH").apply(procs)] == [1]  # name
+    both = Narrowing(user="root", text="leaker")
+    assert both.apply(procs) == [] and both.note == "user root, filter leaker"

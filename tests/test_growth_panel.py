@@ -17,9 +17,10 @@ from test_sparkline import assert_even_ramp
 from toptui.analysis.tree import families
 from toptui.engine.monitor import Monitor
 from toptui.model import CpuStates, MemoryStats, ProcSample, Snapshot, SystemStats, TaskCounts
+from toptui.render.rows import Narrowing
 from toptui.render.sparkline import BARS
 from toptui.views.app import TopApp
-from toptui.views.growth_panel import GrowthPanel, table_filter
+from toptui.views.growth_panel import GrowthPanel
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -144,8 +145,7 @@ async def test_the_panel_lists_only_what_the_tables_filters_show():
             for user in ("nobody", None):
                 table.user = user
                 table.set_filter(text)
-                keep, note = table_filter(table.user, table.filter_text)
-                panel.show(app.frame, app.monitor.history, keep, note)
+                panel.show(app.frame, app.monitor.history, table.narrowing)
                 await pilot.pause()
                 rows = {p.pid for p in table.rows}
                 leaking = {k[0] for k, _ in app.frame.leaks()}
@@ -155,11 +155,11 @@ async def test_the_panel_lists_only_what_the_tables_filters_show():
                 assert (f"filter {text}" in title) == bool(text), title
         # Nothing narrows: the title is as before; narrowed to no leaker: say so, and why.
         table.set_filter(None)
-        panel.show(app.frame, app.monitor.history, *table_filter(table.user, table.filter_text))
+        panel.show(app.frame, app.monitor.history, table.narrowing)
         assert str(panel.border_title).startswith("Growing steadily: 4  (")
         table.user = "nobody"
         table.set_filter("flat")
-        panel.show(app.frame, app.monitor.history, *table_filter(table.user, table.filter_text))
+        panel.show(app.frame, app.monitor.history, table.narrowing)
         await pilot.pause()
         assert "Growing steadily: 0 of 4 (user nobody, filter flat)" in str(panel.border_title)
         assert "4 growing not shown: filtered" in str(panel.content)
@@ -202,7 +202,7 @@ async def test_family_heads_are_filtered_and_the_outermost_kept_one_shown():
         panel.show(frame, app.monitor.history)
         assert listed(panel) == {500}  # judged by the monitor, not by the panel
         assert "bash +2" in str(panel.content)
-        panel.show(frame, app.monitor.history, *table_filter("nobody", None))
+        panel.show(frame, app.monitor.history, Narrowing(user="nobody"))
         await pilot.pause()
         assert listed(panel) == {1001, 1002}
         assert "Growing families: 2 (user nobody)" in str(panel.border_title)

@@ -37,3 +37,18 @@ def test_a_new_period_applies_from_the_next_sample():
     pacer.restart()
     clock.t += 0.5
     assert abs(pacer.wait_s() - 2.5) < 1e-9
+
+
+def test_a_typed_delay_is_checked_against_the_bounds_and_the_history():
+    from toptui.engine.pacing import DelayChoice, choose_delay
+
+    # 3600 samples per process, sized for an hour at 1 s; 90 s of history is the least.
+    assert choose_delay("2", 3600, 3600.0, 90.0) == DelayChoice(2.0)
+    assert choose_delay("abc", 3600, 3600.0, 90.0).delay_s is None
+    assert choose_delay("0", 3600, 3600.0, 90.0).severity == "error"
+    assert choose_delay("1e9", 3600, 3600.0, 90.0).delay_s is None
+    too_fast = choose_delay("0.01", 3600, 3600.0, 90.0)
+    assert too_fast.delay_s is None and "start toptui with -d 0.01" in too_fast.message
+    shorter = choose_delay("0.5", 3600, 3600.0, 90.0)
+    assert shorter == DelayChoice(0.5, shorter.message, "warning")
+    assert "covers 1800s" in shorter.message

@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 import math
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.engine.monitor import Frame, Monitor, SnapshotSink, judge_every_for
-from toptui.engine.pacing import Pacer
+from toptui.engine.runner import Runner, Stopper
 from toptui.model import ProcSample
 from toptui.render.columns import RowContext, header_line, row_line, sort_rows
+from toptui.render.rows import Narrowing
 from toptui.render.summary import summary_lines
 from toptui.sampling.sampler import Sampler
 from toptui.store.history import History
@@ -37,12 +37,6 @@ class BatchOptions:
     history_s: float = 3600.0
     per_cpu: bool = False  # -1: a %Cpu line per CPU, as top -1
     families: bool = False  # --families: judge families, and list them in JSON
-
-
-class Stopper(Protocol):
-    """What ends a run early: a ``threading.Event``, or the CLI's signal waiter."""
-
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 # A process names itself (comm, argv): a newline, tab or escape sequence in it must not reach the
@@ -206,9 +200,7 @@ def frame_text(frame: Frame, procs: list[ProcSample], per_cpu: bool = False) -> 
 
 
 def visible(frame: Frame, opts: BatchOptions) -> list[ProcSample]:
-    procs = list(frame.snapshot.procs)
-    if opts.user is not None:
-        procs = [p for p in procs if p.user == opts.user]
+    procs = Narrowing(user=opts.user).apply(frame.snapshot.procs)
     return sort_rows(procs, opts.sort, opts.descending, frame.verdicts)
 
 
@@ -232,15 +224,11 @@ def run_batch(
     if opts.families:
         monitor.families = True
     record_error_shown = False
-    stop = stop or threading.Event()
     encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
     to_json = JsonFrames(ensure_ascii=encoding != "utf8")
-    n = 0
-    pacer = Pacer(opts.delay_s)  # the screen's pacing rule: steady, and no burst after a delay
-    while opts.iterations is None or n < opts.iterations:
-        if n and stop.wait(pacer.wait_s()):
-            break
-        frame = monitor.step()
+
+    def publish(frame: Frame) -> None:
+        nonlocal record_error_shown
         if monitor.record_error and not record_error_shown:
             record_error_shown = True  # the monitor goes on; say so once
             try:
@@ -256,5 +244,7 @@ def run_batch(
         else:
             out.write(frame_text(frame, procs, opts.per_cpu))
         out.flush()
-        n += 1
+
+    # The screen's loop and pacing rule: steady, and no burst after a delay.
+    Runner(monitor.step, opts.delay_s, publish, stop=stop).run(opts.iterations)
     return 0

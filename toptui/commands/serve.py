@@ -28,11 +28,10 @@ import ssl
 import stat
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from toptui import __version__
@@ -49,6 +48,9 @@ from toptui.commands.arguments import (
 )
 from toptui.commands.exporter import DEFAULT_TOP, FrameCollector, Selection
 from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S
+
+if TYPE_CHECKING:
+    from toptui.engine.monitor import Frame
 
 # Not the port of a common exporter (node_exporter 9100, process-exporter 9256, ...).
 DEFAULT_PORT = 9772
@@ -314,32 +316,34 @@ def make_server(listen: Listen, app: WSGIApp, tls: ssl.SSLContext | None = None)
 # -- sampling ---------------------------------------------------------------------------------
 
 
-class Sampling(threading.Thread):
-    """Steps the monitor every period (the screen's pacing rule) and publishes each frame."""
+class Sampling:
+    """The engine's runner in a thread of its own, publishing each frame to the collector."""
 
-    def __init__(self, step: Callable[[], Any], period_s: float, collector: FrameCollector,
+    def __init__(self, step: Callable[[], Frame], period_s: float, collector: FrameCollector,
                  stop: threading.Event) -> None:  # fmt: skip
-        super().__init__(name="toptui-sampling", daemon=True)
-        self._step = step
-        self.period_s = period_s
+        from toptui.engine.runner import Runner
+
         self.collector = collector
         self.stop = stop
         self.error: BaseException | None = None
+        self.runner = Runner(step, period_s, self._publish, on_error=self._failed, stop=stop)
+        self._thread: threading.Thread | None = None
 
-    def run(self) -> None:
-        from toptui.engine.pacing import Pacer
+    def start(self) -> None:
+        self._thread = self.runner.start("toptui-sampling")
 
-        pacer = Pacer(self.period_s)
-        try:
-            while not self.stop.is_set():
-                started = time.monotonic()
-                frame = self._step()
-                self.collector.publish(frame, time.monotonic() - started)
-                if self.stop.wait(pacer.wait_s()):
-                    break
-        except Exception as exc:  # the service cannot go on without samples: say so, end
-            self.error = exc
-            self.stop.set()
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _publish(self, frame: Frame) -> None:
+        self.collector.publish(frame, self.runner.last_step_s)
+
+    def _failed(self, exc: Exception) -> None:
+        # The service cannot go on without samples: say so (serve does), end.
+        self.error = exc
+        self.stop.set()
+        self.runner.stop()
 
 
 # -- main -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 # The refresh interval's bounds, the same for -d, the d key and a saved setting.
 MIN_DELAY_S = 0.01
@@ -36,3 +37,35 @@ class Pacer:
         if self._deadline < now:  # overran or was suspended: a full period from now, no burst
             self._deadline = now + self.period_s
         return self._deadline - now
+
+
+class DelayChoice(NamedTuple):
+    """What a new refresh interval typed at the screen (d, s) comes to: ``delay_s`` is None
+    when it is refused; ``message`` says why, or (``severity`` warning) what it costs."""
+
+    delay_s: float | None
+    message: str = ""
+    severity: str = "information"
+
+
+def choose_delay(text: str, history_samples: int, history_s: float,
+                 least_history_s: float) -> DelayChoice:  # fmt: skip
+    """Check a typed interval against -d's bounds and the history sized at start-up
+    (``history_samples`` per process): an interval so fast that the history would hold less
+    than ``least_history_s`` is refused, one that shortens it is taken with a warning."""
+    try:
+        delay = float(text)
+        if not MIN_DELAY_S <= delay <= MAX_DELAY_S:
+            raise ValueError
+    except ValueError:
+        return DelayChoice(None, f"delay must be a number of seconds from {MIN_DELAY_S:g} to "
+                                 f"{MAX_DELAY_S:g}, not {text!r}", "error")  # fmt: skip
+    covered = history_samples * delay
+    if covered < least_history_s:
+        return DelayChoice(None, f"{delay:g}s is too fast for the history sized at start-up: it "
+                                 f"would hold {covered:.0f}s; start toptui with -d {delay:g} "
+                                 "instead", "error")  # fmt: skip
+    if covered < history_s:
+        return DelayChoice(delay, f"memory history now covers {covered:.0f}s (sized for the "
+                                  "start-up interval; -d sets it)", "warning")  # fmt: skip
+    return DelayChoice(delay)

@@ -1,8 +1,9 @@
 """The full-screen monitor: top's summary, the process table, the growth panel, a detail view.
 
-Sampling, history and judging run in a plain daemon thread (a /proc sweep inline in the event loop
-would block key presses); the thread hands whole frames to the UI with ``post_message``, which is
-thread-safe, and the UI only ever reads. Styles live in ``toptui.tcss``.
+Sampling, history and judging run in the engine's :class:`~toptui.engine.runner.Runner`, in a
+plain daemon thread (a /proc sweep inline in the event loop would block key presses); it hands
+whole frames to the UI with ``post_message``, which is thread-safe, and the UI only ever reads.
+Styles live in ``toptui.tcss``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
 import signal
 import threading
-import time
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,19 +24,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from toptui.analysis.growth import MIN_WINDOW_S
-from toptui.engine import control
 from toptui.engine.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
-from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S, Pacer
+from toptui.engine.pacing import choose_delay
+from toptui.engine.runner import Runner
 from toptui.engine.sources import live_source
-from toptui.model import ProcSample
 from toptui.render.columns import EXTRA_COLUMNS
-from toptui.store.recording import export_history
 from toptui.views import settings
 from toptui.views.choice_screen import ChoiceScreen
 from toptui.views.columns_screen import ColumnsScreen
-from toptui.views.confirm_screen import ConfirmScreen
 from toptui.views.detail_screen import DetailScreen
-from toptui.views.growth_panel import GrowthPanel, table_filter
+from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
 from toptui.views.key_footer import KeyFooter
 from toptui.views.messages import FrameReady, SamplingFailed
@@ -66,15 +62,12 @@ class TopApp(OrderedKeysApp[int]):
         Binding("question_mark,h", "help", "Help", key_display="?"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("backslash,f4", "filter", "Filter", key_display="\\"),
-        Binding("k", "kill", "Kill"),
-        Binding("r", "renice", "Renice", show=False),
         Binding("u", "pick_user", "User", show=False),
         Binding("g", "toggle_growth", "Growth"),
         Binding("1", "toggle_per_cpu", "Per-CPU lines", show=False),
         Binding("F", "toggle_family", "Family growth", show=False),
         Binding("Z", "toggle_pause", "Pause", key_display="Z", show=False),
         Binding("full_stop", "step", "Step (replay)", show=False),
-        Binding("x", "export", "Export history", show=False),
         Binding("d,s", "delay", "Delay", show=False),
         Binding("f,f2", "columns", "Columns", show=False),
         Binding("W", "save_settings", "Save settings", show=False),
@@ -113,27 +106,25 @@ class TopApp(OrderedKeysApp[int]):
             judge_every_s=judge_every_for(sampled_s),
             recorder=recorder,
         )
-        self._steps: queue.SimpleQueue[None] = queue.SimpleQueue()  # '.' presses not yet played
-        self._wake = threading.Event()
+        # A paused replay (or one at its end) waits for '.' presses; live sampling never stops.
+        self.runner = Runner(self._step, self.interval_s, self._publish,
+                             on_error=self._failed, held=self._replay_held)  # fmt: skip
         self.user = user
         self._sort = (sort or self.prefs.sort, self.prefs.descending if descending is None
                       else descending)  # fmt: skip
         self.settings_path = settings_path
-        self._stop = threading.Event()
         self.frame: Frame | None = None
         self.frames_seen = 0
         self.paused = False
         self._selected_key = None
         self._record_error_shown = False
-        self._renice_targets: list[ProcSample] = []
         self._startup_warning = startup_warning
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: frames can arrive while another screen is on top, or while the
         # app is shutting down, when a query from the app would find nothing.
-        self.table = ProcessTable(
-            sort=self._sort[0], descending=self._sort[1], user=self.user, id="table"
-        )
+        self.table = ProcessTable(sort=self._sort[0], descending=self._sort[1], user=self.user,
+                                  history=self.monitor.history, id="table")  # fmt: skip
         self.summary = SummaryHeader(id="summary")
         self.growth_panel = GrowthPanel(id="growth")
         self.prompt = PromptBar(id="prompt")
@@ -180,46 +171,31 @@ class TopApp(OrderedKeysApp[int]):
         table.focus()
         if self._startup_warning:
             self.notify(self._startup_warning, severity="warning", timeout=8)
-        sampler_thread = threading.Thread(
-            target=self._sample_loop, name="toptui-sampler", daemon=True
-        )
-        sampler_thread.start()
+        self.runner.start()
 
     def on_unmount(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self.runner.stop()
 
-    # -- the sampling thread: never touches widgets ----------------------------------------
+    # -- the sampling thread (the runner's): never touches widgets ----------------------------
 
-    def _sample_loop(self) -> None:
-        pacer = Pacer(self.interval_s)  # batch mode's rule too (toptui.engine.pacing)
-        while not self._stop.is_set():
-            stepping = self.replay is not None and (self.paused or self.replay.done)
-            if stepping:
-                # A paused replay waits for '.' (one tick each) or Z; live sampling never stops.
-                try:
-                    self._steps.get(timeout=0.1)
-                except queue.Empty:
-                    pacer.restart()
-                    continue
-            selected = self._selected_key
-            try:
-                frame = self.monitor.step([selected] if selected is not None else [])
-            except Exception as exc:  # surface it, keep sampling: the next tick may well work
-                self.post_message(SamplingFailed(f"{exc!r}\n{traceback.format_exc(limit=3)}"))
-            else:
-                self.post_message(FrameReady(frame, stepped=self.replay is not None))
-            if stepping:
-                self._wake.clear()  # the press that woke us is served
-                continue  # the next '.' steps at once: presses are counted, never merged
-            pacer.period_s = self.interval_s  # d changes it
-            self._wake.wait(pacer.wait_s())  # Z, '.' and quitting cut the wait short
-            self._wake.clear()
+    def _step(self) -> Frame:
+        selected = self._selected_key  # judged first, so the detail view is never behind
+        return self.monitor.step([selected] if selected is not None else [])
+
+    def _publish(self, frame: Frame) -> None:
+        self.post_message(FrameReady(frame, stepped=self.replay is not None))
+
+    def _failed(self, exc: Exception) -> None:
+        # Surfaced, and sampling goes on: the next tick may well work.
+        self.post_message(SamplingFailed(f"{exc!r}\n{traceback.format_exc(limit=3)}"))
+
+    def _replay_held(self) -> bool:
+        return self.replay is not None and (self.paused or self.replay.done)
 
     # -- frames ------------------------------------------------------------------------------
 
     def on_frame_ready(self, message: FrameReady) -> None:
-        if not self.table.is_mounted or self._stop.is_set():
+        if not self.table.is_mounted or self.runner.stopped:
             return
         if self.paused and not message.stepped:
             return  # history and judging go on in the thread; only the display is frozen
@@ -247,10 +223,9 @@ class TopApp(OrderedKeysApp[int]):
         if self.frame is None:
             return
         table = self.table
-        keep, note = table_filter(table.user, table.filter_text)
         panel = self.growth_panel
         panel.full_command = table.full_command
-        panel.show(self.frame, self.monitor.history, keep, note)
+        panel.show(self.frame, self.monitor.history, table.narrowing)
         if panel.has_focus and not panel.entry_count:  # nothing left to choose
             self.action_focus_table()
 
@@ -388,7 +363,7 @@ class TopApp(OrderedKeysApp[int]):
     # Actions that work on the table's own screen only (their prompt bar and the table live
     # there); on the detail view or a dialog they are disabled and left out of the footer.
     _TABLE_ONLY = frozenset(
-        {"search", "filter", "renice", "delay", "pick_user", "columns", "toggle_growth",
+        {"search", "filter", "delay", "pick_user", "columns", "toggle_growth",
          "toggle_family", "clear", "save_settings"}
     )  # fmt: skip
 
@@ -406,14 +381,6 @@ class TopApp(OrderedKeysApp[int]):
 
     def action_delay(self) -> None:
         self.prompt.ask("delay", f"Change delay from {self.interval_s:g}s to")
-
-    def action_renice(self) -> None:
-        if not self._live_only("renice"):
-            return
-        targets = self._targets()
-        if targets:
-            self._renice_targets = targets
-            self.prompt.ask("renice", f"Renice {_names(targets)} to nice value")
 
     def on_prompt_bar_typed(self, message: PromptBar.Typed) -> None:
         if not self.prompt.display:
@@ -442,99 +409,21 @@ class TopApp(OrderedKeysApp[int]):
                 self.table.search(None)
             self._update_header()
         elif kind == "delay" and value is not None:
-            try:
-                delay = float(value)
-                if not MIN_DELAY_S <= delay <= MAX_DELAY_S:
-                    raise ValueError
-            except ValueError:
-                self.notify(f"delay must be a number of seconds from {MIN_DELAY_S:g} to "
-                            f"{MAX_DELAY_S:g}, not {value!r}", severity="error")  # fmt: skip
+            history = self.monitor.history
+            choice = choose_delay(value, history.capacity, history.history_s, MIN_JUDGED_S)
+            if choice.message:
+                self.notify(choice.message, severity=choice.severity, timeout=5)  # type: ignore[arg-type]
+            if choice.delay_s is None:
                 return
-            covered = self.monitor.history.capacity * delay
-            if covered < MIN_JUDGED_S:
-                self.notify(f"{delay:g}s is too fast for the history sized at start-up: it would "
-                            f"hold {covered:.0f}s; start toptui with -d {delay:g} instead",
-                            severity="error")  # fmt: skip
-                return
-            if covered < self.monitor.history.history_s:
-                self.notify(f"memory history now covers {covered:.0f}s (sized for the start-up "
-                            "interval; -d sets it)", severity="warning", timeout=5)  # fmt: skip
-            self.interval_s = delay
+            delay = choice.delay_s
+            self.interval_s = self.runner.period_s = delay
             if self.replay is None:  # judged at the new sampling interval from now on
                 self.monitor.interval_s = delay
                 self.monitor.judge_every_s = judge_every_for(delay)
-            self._wake.set()  # the next refresh comes at the new pace, not after the old one
+            self.runner.wake()  # the next refresh comes at the new pace, not after the old one
             self.notify(f"refreshing every {delay:g}s", timeout=2)
         elif kind == "renice" and value is not None:
-            try:
-                nice = int(value)
-            except ValueError:
-                self.notify(f"nice must be a whole number, not {value!r}", severity="error")
-                return
-            self._report([
-                control.renice(p.key, nice, f"PID {p.pid} ({p.name})")
-                for p in self._renice_targets
-            ])  # fmt: skip
-
-    # -- acting on processes -----------------------------------------------------------------
-
-    def _targets(self) -> list[ProcSample]:
-        """The tagged processes, or else the selected one (htop acts on tagged first); in the
-        detail view, the process it shows."""
-        table = self.table
-        screen = self.screen
-        if isinstance(screen, DetailScreen):
-            if screen.exited_at is not None:
-                self.notify(f"PID {screen.key[0]} has exited", timeout=3)
-                return []
-            procs = self.frame.snapshot.procs if self.frame is not None else ()
-            return [p for p in procs if p.key == screen.key]
-        if table.tagged:
-            return [p for p in table.rows if p.key in table.tagged]
-        return [table.selected] if table.selected is not None else []
-
-    def _report(self, outcomes: list[control.Outcome]) -> None:
-        """One notification for what was done, one per failure: a toast per tagged process
-        stacks up and covers the table, and the person saw only one of two "sent" lines."""
-        done = [o.message for o in outcomes if o.ok]
-        if done:
-            self.notify("\n".join(done), timeout=3 + len(done) / 2)
-        for o in outcomes:
-            if not o.ok:
-                self.notify(o.message, severity="error")
-
-    def _live_only(self, what: str) -> bool:
-        """A replay's processes are recorded ones: their pids may belong to others by now."""
-        if self.replay is not None:
-            self.notify(f"a replay shows recorded processes: nothing to {what}", timeout=3)
-        return self.replay is None
-
-    def action_kill(self) -> None:
-        if not self._live_only("signal"):
-            return
-        targets = self._targets()
-        if not targets:
-            return
-        options = [(name, f"{num:>2}  {name}") for name, num in control.SIGNALS]
-
-        def picked(name: str | None) -> None:
-            if name is None:
-                return
-            signum = int(getattr(signal, name))
-
-            def confirmed(yes: bool | None) -> None:
-                if not yes:
-                    return
-                self._report([
-                    control.send_signal(p.key, signum, f"PID {p.pid} ({p.name})")
-                    for p in targets
-                ])  # fmt: skip
-
-            self.push_screen(ConfirmScreen(f"Send {name} to {_names(targets)}?"), confirmed)
-
-        self.push_screen(
-            ChoiceScreen(f"Send which signal to {_names(targets)}? (or type it)", options), picked
-        )
+            self.table.reniced(value)
 
     def action_pick_user(self) -> None:
         users = sorted({p.user for p in (self.frame.snapshot.procs if self.frame else ())})
@@ -594,9 +483,8 @@ class TopApp(OrderedKeysApp[int]):
         self.paused = not self.paused
         if self.replay is not None:
             if not self.paused:  # steps asked for while paused are void once it plays on
-                while not self._steps.empty():
-                    self._steps.get_nowait()
-            self._wake.set()  # a replay stops at once (live sampling goes on while paused)
+                self.runner.drop_steps()
+            self.runner.wake()  # a replay stops at once (live sampling goes on while paused)
         if not self.paused and self.monitor.last is not None:
             self._show(self.monitor.last)
         self._update_header()
@@ -606,27 +494,7 @@ class TopApp(OrderedKeysApp[int]):
         if self.replay is None:
             return
         self.paused = True
-        self._steps.put(None)
-        self._wake.set()
-
-    def action_export(self) -> None:
-        """Write the selected process's history as a recording, for a bug report or analyze."""
-        table = self.table
-        proc = table.selected
-        series = self.monitor.history.series(proc.key) if proc is not None else None
-        screen = self.screen
-        if isinstance(screen, DetailScreen):  # the one shown, even after it exited
-            proc, series = screen.last_proc, screen.last_series
-        if proc is None or series is None or not series.t or self.frame is None:
-            self.notify("no history to export for this row", severity="warning")
-            return
-        path = Path(f"toptui-{proc.pid}-{time.strftime('%Y%m%d-%H%M%S')}.csv").resolve()
-        try:
-            count = export_history(path, proc, series, self.frame.snapshot)
-        except OSError as exc:
-            self.notify(f"could not export: {exc}", severity="error")
-            return
-        self.notify(f"wrote {count} samples of PID {proc.pid} to {path}", timeout=6)
+        self.runner.press_step()
 
     def action_clear(self) -> None:
         """Esc takes back one narrowing per press: the filter, then the search, then the user."""
@@ -694,11 +562,6 @@ class TopApp(OrderedKeysApp[int]):
         yield SystemCommand("Tree view", "Processes under their parents", table.action_toggle_tree)
         yield SystemCommand("Search", "Find a process by command line", self.action_search)
         yield SystemCommand("Filter", "Show only matching processes", self.action_filter)
-        yield SystemCommand("Kill", "Send a signal to the selected process", self.action_kill)
+        yield SystemCommand("Kill", "Send a signal to the selected process", table.action_kill)
         yield SystemCommand("Pause", "Freeze the display", self.action_toggle_pause)
         yield SystemCommand("Save settings", "Like W in top", self.action_save_settings)
-
-
-def _names(procs: list[ProcSample]) -> str:
-    shown = ", ".join(f"PID {p.pid} ({p.name})" for p in procs[:3])
-    return shown + (f" and {len(procs) - 3} more" if len(procs) > 3 else "")

@@ -13,9 +13,10 @@ from textual.widgets import Static
 
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.engine.monitor import Frame
-from toptui.model import ProcKey, ProcSample
+from toptui.model import ProcKey, ProcSample, Snapshot
 from toptui.render import format as fmt
 from toptui.store.history import History, Series
+from toptui.views import process_actions
 from toptui.views.growth_plot import GrowthPlot
 from toptui.views.key_footer import KeyFooter
 
@@ -83,8 +84,9 @@ class DetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.quit", "Quit"),
-        # The app's own x, listed here: in this view it exports the process shown.
-        Binding("x", "app.export", "Export history"),
+        # In this view k and x act on the process shown (even after it exited, for x).
+        Binding("k", "kill", "Kill"),
+        Binding("x", "export", "Export history"),
     ]
 
     def __init__(self, key: ProcKey, history: History) -> None:
@@ -97,6 +99,7 @@ class DetailScreen(Screen):
         self.last_proc: ProcSample | None = None
         self.last_series: Series | None = None
         self.exited_at: float | None = None  # wall-clock time of the first frame without it
+        self._snapshot: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -111,6 +114,7 @@ class DetailScreen(Screen):
             plot = self.query_one(GrowthPlot)
         except NoMatches:  # a frame that arrives while the screen is being taken down
             return
+        self._snapshot = frame.snapshot
         proc = next((p for p in frame.snapshot.procs if p.key == self.key), None)
         if proc is not None and proc.state == "Z":
             proc = None  # exited, not yet reaped: no memory of its own to show
@@ -143,6 +147,15 @@ class DetailScreen(Screen):
         facts = describe(series, proc, verdict, available)
         facts_w.update(facts)
         plot.show(series)  # after an exit, the last graph as it was
+
+    def action_kill(self) -> None:
+        if self.exited_at is not None or self.last_proc is None:
+            self.notify(f"PID {self.key[0]} has exited", timeout=3)
+            return
+        process_actions.ask_signal(self.app, [self.last_proc])
+
+    def action_export(self) -> None:
+        process_actions.export(self.app, self.last_proc, self.last_series, self._snapshot)
 
 
 def _clock(t_wall: float) -> str:

@@ -20,9 +20,9 @@ from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
 from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
 from toptui.render import format as fmt
+from toptui.render.rows import Narrowing
 from toptui.render.sparkline import sparkline
 from toptui.store.history import History
-from toptui.views.process_table import matches
 
 SPARK_MAX = 60  # the sparkline takes what the other columns leave, up to this
 SPARK_MIN = 8  # narrower than this it says nothing: dropped instead
@@ -34,20 +34,7 @@ NAME_MIN = 8
 RISING_MARK = "?"
 
 Keep = Callable[[ProcSample], bool]
-
-
-def table_filter(user: str | None, text: str | None) -> tuple[Keep | None, str | None]:
-    """The process table's narrowing (``-u``/``u`` user, ``\\`` text) as a predicate for
-    :meth:`GrowthPanel.show`, with the same semantics as the table's rows, and a short note for
-    the panel's title; ``(None, None)`` when nothing narrows the table."""
-    if user is None and not text:
-        return None, None
-
-    def keep(p: ProcSample) -> bool:
-        return (user is None or p.user == user) and (not text or matches(p, text))
-
-    notes = ([f"user {user}"] if user is not None else []) + ([f"filter {text}"] if text else [])
-    return keep, ", ".join(notes)
+NOT_NARROWED = Narrowing()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +193,10 @@ class GrowthPanel(Static, can_focus=True):
 
     # -- what to show ------------------------------------------------------------------------
 
-    def show(
-        self, frame: Frame, history: History, keep: Keep | None = None, note: str | None = None
-    ) -> None:
-        """Refresh from a frame; ``keep`` narrows the processes (family heads in family mode)
-        as the table is narrowed, and ``note`` says how in the title (see :func:`table_filter`)."""
+    def show(self, frame: Frame, history: History, narrowing: Narrowing = NOT_NARROWED) -> None:
+        """Refresh from a frame; ``narrowing`` narrows the processes (family heads in family
+        mode) as the table's rows are, and the title says how."""
+        keep, note = (narrowing.keeps if narrowing else None), narrowing.note
         procs = {p.key: p for p in frame.snapshot.procs}
         available = float(frame.snapshot.system.memory.available)
         if self.family_mode:

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from toptui.analysis.growth import GrowthVerdict
 from toptui.analysis.tree import TreeRow, build_tree
 from toptui.engine.monitor import Frame
-from toptui.model import ProcKey, ProcSample
+from toptui.model import ProcKey, ProcSample, Snapshot
 from toptui.render.columns import (
     ALL_COLUMNS,
     Column,
@@ -35,12 +35,10 @@ from toptui.render.columns import (
     visible_columns,
 )
 from toptui.render.format import UNIT_NAMES
-
-
-def matches(p: ProcSample, needle: str) -> bool:
-    """Case-insensitive match on the name or the command line (htop's filter and search)."""
-    n = needle.lower()
-    return n in p.name.lower() or n in p.command.lower()
+from toptui.render.rows import Narrowing, matches
+from toptui.store.history import History
+from toptui.views import process_actions
+from toptui.views.prompt_bar import PromptBar
 
 
 class ProcessTable(ScrollView, can_focus=True):
@@ -73,6 +71,9 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("e", "cycle_units", "Units", show=False),
         Binding("enter", "app.open_detail", "Details"),
         Binding("V", "toggle_tree", "Tree", key_display="V"),
+        Binding("k", "kill", "Kill"),
+        Binding("r", "renice", "Renice", show=False),
+        Binding("x", "export", "Export history", show=False),
         Binding("space", "tag", "Tag", show=False),
         Binding("U", "untag_all", "Untag all", show=False),
         Binding("c", "toggle_command", "Command line", show=False),
@@ -114,6 +115,7 @@ class ProcessTable(ScrollView, can_focus=True):
         descending: bool = True,
         user: str | None = None,
         *,
+        history: History | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -122,6 +124,9 @@ class ProcessTable(ScrollView, can_focus=True):
         self.set_reactive(ProcessTable.sort_column, sort)
         self.set_reactive(ProcessTable.descending, descending)
         self.user = user
+        self.history = history  # for x: the selected process's history, exported
+        self._snapshot: Snapshot | None = None
+        self._renice_targets: list[ProcSample] = []
         self.filter_text: str | None = None
         self.hide_idle = False  # top's i: only tasks that used CPU since the last refresh
         self.search_text: str | None = None
@@ -155,9 +160,15 @@ class ProcessTable(ScrollView, can_focus=True):
     # -- data ----------------------------------------------------------------------------
 
     def set_frame(self, frame: Frame) -> None:
+        self._snapshot = frame.snapshot
         self._procs = frame.snapshot.procs
         self._verdicts = frame.verdicts
         self._resort()
+
+    @property
+    def narrowing(self) -> Narrowing:
+        """The user and \\ filter the rows are narrowed by (the growth panel follows it)."""
+        return Narrowing(self.user, self.filter_text)
 
     def _order(self, procs: Sequence[ProcSample]) -> list[ProcSample]:
         return sort_rows(procs, self.sort_column, self.descending, self._verdicts)
@@ -165,10 +176,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def _resort(self) -> None:
         before, at = self.rows, self.cursor_index
         procs: Sequence[ProcSample] = self._procs
-        if self.user is not None:
-            procs = [p for p in procs if p.user == self.user]
-        if self.filter_text:
-            procs = [p for p in procs if matches(p, self.filter_text)]
+        procs = self.narrowing.apply(procs)
         if self.hide_idle:
             procs = [p for p in procs if p.cpu_percent > 0]
         if self.tree_view:
@@ -333,6 +341,34 @@ class ProcessTable(ScrollView, can_focus=True):
         self.tagged.clear()
         self.refresh()
         self.post_message(self.NotesChanged())
+
+    # -- acting on the tagged processes, or else the selected one (htop's rule) --------------
+
+    def targets(self) -> list[ProcSample]:
+        if self.tagged:
+            return [p for p in self.rows if p.key in self.tagged]
+        return [self.selected] if self.selected is not None else []
+
+    def action_kill(self) -> None:
+        process_actions.ask_signal(self.app, self.targets())
+
+    def action_renice(self) -> None:
+        targets = self.targets()
+        if targets and process_actions.live_only(self.app, "renice"):
+            self._renice_targets = targets
+            # Asked at once, not through a message: the next key of a burst (r 5 Enter) is
+            # already the prompt's.
+            prompt = f"Renice {process_actions.names(targets)} to nice value"
+            self.screen.query_one(PromptBar).ask("renice", prompt)
+
+    def reniced(self, value: str) -> None:
+        """The renice prompt's answer, for the processes it was asked about."""
+        process_actions.renice(self.app, self._renice_targets, value)
+
+    def action_export(self) -> None:
+        proc = self.selected
+        series = self.history.series(proc.key) if proc and self.history else None
+        process_actions.export(self.app, proc, series, self._snapshot)
 
     def search(self, text: str | None, start_here: bool = True) -> bool:
         """Jump to the next row matching ``text`` (wrapping); False when nothing matches."""
