@@ -33,6 +33,7 @@ from typing import Protocol
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.analysis.verdict_state import VerdictState
+from toptui.engine.sources import Source, live_source
 from toptui.model import (
     CpuStates,
     MemoryStats,
@@ -87,32 +88,6 @@ class SnapshotSink(Protocol):
     def record(self, snap: Snapshot) -> None: ...
 
 
-class Source(Protocol):
-    """Where snapshots come from: the live sampler, a replay, or a test's own series.
-
-    ``live`` is true only when the snapshots are of this machine now (toptui's own pid is then in
-    them, and treated as such). ``extras_for`` names the identities whose costlier figures (PSS,
-    USS, swap, I/O) to read with the next snapshot; a source without such figures ignores it."""
-
-    live: bool
-    extras_for: frozenset[ProcKey]
-
-    def sample(self) -> Snapshot: ...
-
-
-class RecordedSource(Source, Protocol):
-    """A source that plays back what was recorded: how far it is, and what it does not hold."""
-
-    position: int  # ticks returned so far
-    total: int  # ticks in the recording
-    interval_s: float  # the recorded sampling interval
-    unrecorded_columns: frozenset[str]  # columns it has no data for
-    has_parents: bool  # its processes' parent pids are known (recording format 2)
-
-    @property
-    def done(self) -> bool: ...
-
-
 class Monitor:
     """Owns a source, the history and the latest verdicts; call :meth:`step` once per tick."""
 
@@ -127,8 +102,6 @@ class Monitor:
         recorder: SnapshotSink | None = None,
     ) -> None:
         if sampler is None:
-            from toptui.engine.sources import live_source  # psutil: only for a live monitor
-
             sampler = live_source()
         self.sampler = sampler
         # `is not None`: an empty History is falsy (it has a length), yet it is the caller's.

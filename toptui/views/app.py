@@ -24,10 +24,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from toptui.analysis.growth import MIN_WINDOW_S
-from toptui.engine.monitor import Frame, Monitor, RecordedSource, SnapshotSink, judge_every_for
+from toptui.engine.monitor import Frame, Monitor, SnapshotSink, judge_every_for
 from toptui.engine.pacing import choose_delay
 from toptui.engine.runner import Runner
-from toptui.engine.sources import live_source
+from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
 from toptui.views import settings
 from toptui.views.choice_screen import ChoiceScreen
