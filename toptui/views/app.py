@@ -30,8 +30,6 @@ from toptui.engine.runner import Runner
 from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
 from toptui.views import settings
-from toptui.views.choice_screen import ChoiceScreen
-from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
@@ -62,16 +60,13 @@ class TopApp(OrderedKeysApp[int]):
         Binding("question_mark,h", "help", "Help", key_display="?"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("backslash,f4", "filter", "Filter", key_display="\\"),
-        Binding("u", "pick_user", "User", show=False),
         Binding("g", "toggle_growth", "Growth"),
         Binding("1", "toggle_per_cpu", "Per-CPU lines", show=False),
         Binding("F", "toggle_family", "Family growth", show=False),
         Binding("Z", "toggle_pause", "Pause", key_display="Z", show=False),
         Binding("full_stop", "step", "Step (replay)", show=False),
         Binding("d,s", "delay", "Delay", show=False),
-        Binding("f,f2", "columns", "Columns", show=False),
         Binding("W", "save_settings", "Save settings", show=False),
-        Binding("escape", "clear", "Clear filter", show=False),
         Binding("ctrl+z", "suspend_process", "Suspend (fg resumes)", show=False),
     ]
 
@@ -279,7 +274,7 @@ class TopApp(OrderedKeysApp[int]):
         self.notify(f"PID {p.pid} ({p.shown_name}) exited", timeout=4)
 
     def on_process_table_notes_changed(self) -> None:
-        self._update_header()
+        self._narrowed()
 
     async def route_here(self, key: events.Key) -> bool:
         """The table takes keys only through bindings: run them as the key is dequeued (cheaper
@@ -363,8 +358,7 @@ class TopApp(OrderedKeysApp[int]):
     # Actions that work on the table's own screen only (their prompt bar and the table live
     # there); on the detail view or a dialog they are disabled and left out of the footer.
     _TABLE_ONLY = frozenset(
-        {"search", "filter", "delay", "pick_user", "columns", "toggle_growth",
-         "toggle_family", "clear", "save_settings"}
+        {"search", "filter", "delay", "toggle_growth", "toggle_family", "save_settings"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -425,30 +419,6 @@ class TopApp(OrderedKeysApp[int]):
         elif kind == "renice" and value is not None:
             self.table.reniced(value)
 
-    def action_pick_user(self) -> None:
-        users = sorted({p.user for p in (self.frame.snapshot.procs if self.frame else ())})
-        options = [("", "(all users)"), *((u, u) for u in users)]
-
-        def picked(user: str | None) -> None:
-            if user is None:
-                return
-            self._set_user(user or None)
-
-        self.push_screen(
-            ChoiceScreen("Show which user's processes? (or type a name)", options), picked
-        )
-
-    def action_columns(self) -> None:
-        table = self.table
-        chosen = list(table.extra_columns) + (["FULLCMD"] if table.full_command else [])
-
-        def picked(names: list[str] | None) -> None:
-            if names is None:
-                return
-            table.set_columns([n for n in names if n != "FULLCMD"], "FULLCMD" in names)
-
-        self.push_screen(ColumnsScreen(chosen, hidden=table.unrecorded), picked)
-
     # -- display -----------------------------------------------------------------------------
 
     def action_toggle_growth(self) -> None:
@@ -495,23 +465,6 @@ class TopApp(OrderedKeysApp[int]):
             return
         self.paused = True
         self.runner.press_step()
-
-    def action_clear(self) -> None:
-        """Esc takes back one narrowing per press: the filter, then the search, then the user."""
-        table = self.table
-        if table.filter_text:
-            table.set_filter(None)
-        elif table.search_text:
-            table.search(None)
-        elif table.user is not None:
-            self._set_user(None)
-            return
-        self._narrowed()
-
-    def _set_user(self, user: str | None) -> None:
-        self.table.user = user
-        self.table.set_filter(self.table.filter_text)  # re-applies the rows' narrowing
-        self._narrowed()
 
     def _narrowed(self) -> None:
         """The table's filters changed: the header says so and the growth panel follows."""

@@ -38,6 +38,8 @@ from toptui.render.format import UNIT_NAMES
 from toptui.render.rows import Narrowing, matches
 from toptui.store.history import History
 from toptui.views import process_actions
+from toptui.views.choice_screen import ChoiceScreen
+from toptui.views.columns_screen import ColumnsScreen
 from toptui.views.prompt_bar import PromptBar
 
 
@@ -74,6 +76,9 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("k", "kill", "Kill"),
         Binding("r", "renice", "Renice", show=False),
         Binding("x", "export", "Export history", show=False),
+        Binding("u", "pick_user", "User", show=False),
+        Binding("f,f2", "columns", "Columns", show=False),
+        Binding("escape", "clear", "Clear filter", show=False),
         Binding("space", "tag", "Tag", show=False),
         Binding("U", "untag_all", "Untag all", show=False),
         Binding("c", "toggle_command", "Command line", show=False),
@@ -341,6 +346,44 @@ class ProcessTable(ScrollView, can_focus=True):
         self.tagged.clear()
         self.refresh()
         self.post_message(self.NotesChanged())
+
+    # -- narrowing and columns -------------------------------------------------------------
+
+    def set_user(self, user: str | None) -> None:
+        self.user = user
+        self._resort()
+        self.post_message(self.NotesChanged())
+
+    def action_pick_user(self) -> None:
+        options = [("", "(all users)"), *((u, u) for u in sorted({p.user for p in self._procs}))]
+
+        def picked(user: str | None) -> None:
+            if user is not None:
+                self.set_user(user or None)
+
+        self.app.push_screen(
+            ChoiceScreen("Show which user's processes? (or type a name)", options), picked
+        )
+
+    def action_clear(self) -> None:
+        """Esc takes back one narrowing per press: the filter, then the search, then the user."""
+        if self.filter_text:
+            self.set_filter(None)
+        elif self.search_text:
+            self.search(None)
+        elif self.user is not None:
+            self.user = None
+            self._resort()
+        self.post_message(self.NotesChanged())
+
+    def action_columns(self) -> None:
+        chosen = list(self.extra_columns) + (["FULLCMD"] if self.full_command else [])
+
+        def picked(names: list[str] | None) -> None:
+            if names is not None:
+                self.set_columns([n for n in names if n != "FULLCMD"], "FULLCMD" in names)
+
+        self.app.push_screen(ColumnsScreen(chosen, hidden=self.unrecorded), picked)
 
     # -- acting on the tagged processes, or else the selected one (htop's rule) --------------
 
