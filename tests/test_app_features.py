@@ -202,7 +202,7 @@ async def test_a_delay_too_fast_for_the_history_is_refused():
         await started(pilot, app)
         await pilot.press("d", *"0.01", "enter")
         assert app.interval_s == 2.0
-        assert any("too fast" in str(n.message) for n in app._notifications)
+        await wait_for(pilot, lambda: any("too fast" in str(n.message) for n in app._notifications))
 
 
 async def test_columns_tree_and_header_clicks(sleepers):
@@ -320,7 +320,12 @@ async def test_replay_plays_a_recording_with_pause_and_step(tmp_path):
             await pilot.press("M", "T")
             await pilot.pause()
             assert app.table.sort_column == "RES"
-            assert any("TIME+ is not in a recording" in str(n.message) for n in app._notifications)
+            await wait_for(
+                pilot,
+                lambda: any(
+                    "TIME+ is not in a recording" in str(n.message) for n in app._notifications
+                ),
+            )
             await pilot.press("f")
             await wait_for(pilot, lambda: isinstance(app.screen, ColumnsScreen))
             offered = app.screen.query_one(ColumnList)
@@ -380,7 +385,9 @@ async def test_a_replay_signals_and_renices_nothing(tmp_path):
         await pilot.press("r")
         await pilot.pause()
         assert not app.prompt.display
-        assert any("nothing to signal" in str(n.message) for n in app._notifications)
+        await wait_for(
+            pilot, lambda: any("nothing to signal" in str(n.message) for n in app._notifications)
+        )
 
 
 def test_replay_and_saved_delay_apply_when_no_delay_is_given(tmp_path):

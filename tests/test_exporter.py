@@ -203,7 +203,10 @@ def test_basic_auth_file_and_check(tmp_path):
                    "Bearer abc", basic("other", "")):  # fmt: skip
         assert not auth.allows(header), header
     f.chmod(0o644)
-    with pytest.raises(UsageError, match="readable by every user"):
+    with pytest.raises(UsageError, match="readable by other users"):
+        BasicAuth.load(str(f))
+    f.chmod(0o640)  # by its group too
+    with pytest.raises(UsageError, match="readable by other users; chmod go-r"):
         BasicAuth.load(str(f))
     f.chmod(0o600)
     f.write_text("no colon here\n")

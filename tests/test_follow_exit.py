@@ -207,4 +207,4 @@ async def test_an_open_detail_view_keeps_the_last_graph_marked_exited(size):
         # Nothing left to signal: k says so instead of acting on another process.
         await pilot.press("k")
         assert isinstance(app.screen, DetailScreen)
-        assert notices(app, "PID 7250 has exited")
+        await wait_for(pilot, lambda: notices(app, "PID 7250 has exited"))

@@ -46,11 +46,12 @@ class FakeMachine:
     def __init__(self, procs: list[Fake]) -> None:
         self.procs = [Fake(1, 0, name="systemd"), *procs]  # init: its family is the machine
         self.t = 0.0
+        self.step_s = 1.0  # simulated seconds per sample
         memory = MemoryStats(16 << 30, 8 << 30, 8 << 30, 0, 0, 0, 0)
         self.system = SystemStats(1.0, (0.0, 0.0, 0.0), 1, CpuStates(), memory, TaskCounts())
 
     def sample(self) -> Snapshot:
-        self.t += 1.0
+        self.t += self.step_s
         procs = tuple(
             ProcSample(key=(f.pid, 1), pid=f.pid, ppid=f.ppid, user=f.user,
                        name=f.name or f"proc{f.pid}", command=f"/usr/bin/{f.name} --serve",

@@ -68,7 +68,9 @@ async def test_a_key_toptui_does_not_know_is_answered_as_top_does():
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         await pilot.press("H")  # top's threads toggle
-        assert any("Unknown command 'H'" in str(n.message) for n in app._notifications)
+        await wait_for(
+            pilot, lambda: any("Unknown command 'H'" in str(n.message) for n in app._notifications)
+        )
         await pilot.press("question_mark")  # known keys still act
         assert type(app.screen).__name__ == "HelpScreen"
 

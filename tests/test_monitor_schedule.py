@@ -139,3 +139,23 @@ def test_verdicts_do_not_depend_on_the_cpu_budget():
             compared += 1
     assert compared > 250
     assert {v.verdict for v in idle.verdicts.values()} >= {"leak", "no_leak"}
+
+
+def test_what_the_schedule_keeps_per_process_goes_with_the_process():
+    """Short-lived processes postponed at their first judgement and gone before it must not
+    stay in the schedule (a serve running for months beside builds and cron jobs)."""
+    mon = Monitor(None, interval_s=1.0, history_s=120.0, judge_every_s=1.0)  # type: ignore[arg-type]
+    mon.judge_budget_s = 0.0  # every judgement past the first of a tick is postponed
+    stable = [proc(pid, pid, 10 * MIB) for pid in range(2, 20)]
+    born: dict[int, int] = {}
+    sizes = []
+    for tick in range(600):
+        born = {pid: t for pid, t in born.items() if tick - t < 3}  # each lives 3 ticks
+        for i in range(10):
+            born[1000 + tick * 10 + i] = tick
+        procs = stable + [proc(pid, pid, (5 + tick - t) * MIB) for pid, t in born.items()]
+        mon.ingest(Snapshot(1000.0 + tick, 0.0, 1.0, SYSTEM, tuple(procs)))
+        sizes.append(len(mon._due_at))
+        assert len(mon._due_at) <= len(mon.history)
+        assert len(mon._pinned) <= len(mon.history)
+    assert max(sizes[300:]) <= max(sizes[100:300])  # bounded, not growing with the churn

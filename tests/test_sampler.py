@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from children import (
@@ -121,4 +122,33 @@ def test_zombie_is_a_row_not_an_error():
         assert z.res == 0
         assert snap.system.tasks.zombie == 1
     finally:
+        child.wait()
+
+
+def test_an_exec_names_the_new_program(tmp_path):
+    """exec keeps the pid and start time, so the identity stays; COMMAND must not."""
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    script = tmp_path / "run.sh"
+    script.write_text(f"read line < {fifo}\nexec sleep 300\n")
+    child = subprocess.Popen(["bash", str(script)])
+    try:
+        sampler = Sampler(pids=[child.pid])
+        deadline = time.monotonic() + 60
+        comm = Path(f"/proc/{child.pid}/comm")
+        while comm.read_text().strip() != "bash":  # forked, not yet bash
+            assert time.monotonic() < deadline, "bash did not start"
+            time.sleep(0.05)
+        before = find_proc(sampler.sample(), child.pid)
+        assert before.shown_name == "bash run.sh"
+        with open(fifo, "w") as w:
+            w.write("go\n")
+        while comm.read_text().strip() != "sleep":
+            assert time.monotonic() < deadline, "the script did not exec"
+            time.sleep(0.05)
+        after = find_proc(sampler.sample(), child.pid)
+        assert after.key == before.key
+        assert (after.name, after.shown_name, after.command) == ("sleep", "sleep", "sleep 300")
+    finally:
+        child.kill()
         child.wait()

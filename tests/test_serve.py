@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -328,3 +329,76 @@ def test_the_unit_files_name_the_service():
                     if "toptui" in line and "Command " not in line
                     and "is not executable" not in line]  # fmt: skip
         assert not problems, problems
+
+
+def test_idle_connections_cost_a_bounded_number_of_threads():
+    """A client may connect and never send (or trickle bytes): past MAX_CLIENTS a connection is
+    closed unanswered, so no one can grow toptui's threads; scrapes work again once they go."""
+    from toptui.commands.serve import MAX_CLIENTS
+
+    with served("-d", "0.5") as s:
+        port = int(s.url.rsplit(":", 1)[1].split("/")[0])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
+                for _ in range(3 * MAX_CLIENTS)]  # fmt: skip
+        try:
+            refused = False
+            deadline = time.monotonic() + WAIT_S
+            while not refused and time.monotonic() < deadline:
+                with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as probe:
+                    probe.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                    refused = probe.recv(64) == b""
+            assert refused, "a connection over the limit was answered"
+            status = Path(f"/proc/{s.proc.pid}/status").read_text()
+            threads = int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
+            assert threads <= 2 * MAX_CLIENTS + 10, threads  # a handler and a deadline each
+        finally:
+            for c in idle:
+                c.close()
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the idle ones' slots come back as their handlers see them close
+            try:
+                assert "toptui_build_info" in s.scrape()
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                assert time.monotonic() < deadline, "no scrape answered after the idle ones left"
+                time.sleep(0.1)
+        assert s.stop() == 0
+
+
+def test_a_failed_sweep_is_said_and_sampling_goes_on(capsys):
+    from toptui.commands.serve import MAX_FAILED_SWEEPS, Sampling
+
+    class Collector:
+        def __init__(self) -> None:
+            self.frames: list[int] = []
+
+        def publish(self, frame: int, took_s: float) -> None:
+            self.frames.append(frame)
+            if len(self.frames) == 3:
+                stop.set()
+
+    calls = iter(range(100))
+
+    def flaky() -> int:
+        n = next(calls)
+        if n in (1, 2):
+            raise OSError(f"sweep {n} failed")
+        return n
+
+    stop = threading.Event()
+    sampling = Sampling(flaky, 0.0, Collector(), stop)  # type: ignore[arg-type]
+    sampling.start()
+    sampling.join(WAIT_S)
+    assert sampling.collector.frames == [0, 3, 4] and sampling.error is None
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and "sweep 1 failed" in said[0] and "goes on" in said[0]
+
+    def broken() -> int:
+        raise OSError("no /proc")
+
+    stop = threading.Event()
+    sampling = Sampling(broken, 0.0, Collector(), stop)  # type: ignore[arg-type]
+    sampling.start()
+    sampling.join(WAIT_S)
+    assert stop.is_set() and isinstance(sampling.error, OSError)
+    assert sampling._failures == MAX_FAILED_SWEEPS

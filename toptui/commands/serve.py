@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hmac
 import ipaddress
 import os
@@ -55,9 +56,13 @@ if TYPE_CHECKING:
 # Not the port of a common exporter (node_exporter 9100, process-exporter 9256, ...).
 DEFAULT_PORT = 9772
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
-# A connection that sends no complete request within this long is dropped (a stuck client must
-# not hold a thread forever).
+# A connection is shut this long after it was accepted, answered or not: a client that trickles
+# bytes or sends none holds a thread for this long at most.
 REQUEST_TIMEOUT_S = 30.0
+# Sweeps failing in a row that end the service (one is said, and sampling goes on).
+MAX_FAILED_SWEEPS = 5
+# Connections served at once; one more is closed unanswered, so clients never cost more threads.
+MAX_CLIENTS = 32
 PROG = "toptui serve"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -188,8 +193,8 @@ class BasicAuth:
                 data = f.read()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        if mode & stat.S_IROTH:
-            raise UsageError(f"{path} is readable by every user; chmod o-r {path}")
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            raise UsageError(f"{path} is readable by other users; chmod go-r {path}")
         users: dict[str, bytes] = {}
         for n, raw in enumerate(data.splitlines(), 1):
             line = raw.strip()
@@ -254,9 +259,21 @@ class _Handler(WSGIRequestHandler):
     timeout = REQUEST_TIMEOUT_S
 
     def setup(self) -> None:
+        # The whole request, not each read, has REQUEST_TIMEOUT_S: then the socket is shut.
+        self._deadline = threading.Timer(REQUEST_TIMEOUT_S, self._cut_off)
+        self._deadline.daemon = True
+        self._deadline.start()
         super().setup()
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()  # here, in the request's thread, not in accept()
+
+    def _cut_off(self) -> None:
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
 
     def log_message(self, format: str, *args: object) -> None:
         """Scrapes are not logged (every 15 s, forever)."""
@@ -264,6 +281,26 @@ class _Handler(WSGIRequestHandler):
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a slow client never holds up the exit
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # over MAX_CLIENTS: closed unanswered
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hung up, timed out or failed the TLS handshake is not toptui's error;
@@ -326,6 +363,7 @@ class Sampling:
         self.collector = collector
         self.stop = stop
         self.error: BaseException | None = None
+        self._failures = 0  # sweeps failed in a row
         self.runner = Runner(step, period_s, self._publish, on_error=self._failed, stop=stop)
         self._thread: threading.Thread | None = None
 
@@ -337,13 +375,20 @@ class Sampling:
             self._thread.join(timeout)
 
     def _publish(self, frame: Frame) -> None:
+        self._failures = 0
         self.collector.publish(frame, self.runner.last_step_s)
 
     def _failed(self, exc: Exception) -> None:
-        # The service cannot go on without samples: say so (serve does), end.
-        self.error = exc
-        self.stop.set()
-        self.runner.stop()
+        """A sweep that fails is said once and sampling goes on (the next may well work, and
+        the history is worth keeping); MAX_FAILED_SWEEPS in a row end the service (serve then
+        says why and exits 1, for its unit to restart it)."""
+        self._failures += 1
+        if self._failures == 1:
+            say(PROG, f"a sweep failed, sampling goes on: {exc!r}")
+        if self._failures >= MAX_FAILED_SWEEPS:
+            self.error = exc
+            self.stop.set()
+            self.runner.stop()
 
 
 # -- main -------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
@@ -324,9 +324,10 @@ class Monitor:
             if key in pinned and due_at.get(key, now + 1) > now:
                 history.unpin(key)  # caught up
                 pinned.discard(key)
-        for key in [k for k in self._states if k not in alive and k not in self.history]:
-            self._forget(key)
-        for key in [k for k in self.verdicts if k not in alive and k not in self.history]:
+        # Everything kept per process goes with its history: a process postponed at its first
+        # judgement and gone before it is in _due_at (and maybe pinned) alone.
+        kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
+        for key in [k for k in kept if k not in alive and k not in self.history]:
             self._forget(key)
 
 
@@ -339,6 +340,10 @@ _NO_SYSTEM = SystemStats(
     uptime_s=0.0, load=(0.0, 0.0, 0.0), users=0, cpu=CpuStates(),
     memory=MemoryStats(0, 0, 0, 0, 0, 0, 0), tasks=TaskCounts(), recorded=True,
 )  # fmt: skip
+
+
+#: series_verdicts takes a series' sampling interval as the median of this many first gaps.
+INTERVAL_GAPS = 10
 
 
 def series_verdicts(
@@ -359,7 +364,9 @@ def series_verdicts(
     out: dict[int, GrowthVerdict | None] = dict.fromkeys(wanted)
     if n == 0:
         return out
-    dts = sorted(b - a for a, b in pairwise(t) if b > a)
+    # The interval from the series' first gaps only, so that it is the same for the first N
+    # samples as for the whole series (it sizes the history's blocks and the judging period).
+    dts = sorted(b - a for a, b in islice(pairwise(t), INTERVAL_GAPS) if b > a)
     interval = dts[len(dts) // 2] if dts else 1.0
     history = History(history_s=history_s, interval_s=interval)
     monitor = Monitor(

@@ -51,6 +51,14 @@ class _Known:
     program: str = (
         ""  # what an interpreter runs (toptui.sampling.program), "" for any other process
     )
+    comm: str = ""  # the name command and program were read for: another means an exec
+
+
+def _name_program(info: _Known, comm: str) -> None:
+    """What COMMAND shows for an interpreter (``python3 leaker.py``), read off its command line."""
+    shown = program_of(comm, info.command)
+    info.program = shown if shown != comm else ""
+    info.comm = comm
 
 
 class _UserNames:
@@ -209,10 +217,15 @@ class Sampler:
         if info is None or info.key[1] != starttime:  # new, or a reused pid: a new identity
             kthread = bool(int(rest[procfs.FLAGS]) & procfs.PF_KTHREAD)
             info = self._first_sight(pid, starttime, f"/proc/{name}/", kthread)
-            shown = program_of(comm, info.command)
-            info.program = shown if shown != comm else ""
+            _name_program(info, comm)
             # A process born during the interval ran all its ticks within it (as top counts).
             info.prev_ticks = ticks if first else 0
+        elif comm != info.comm:
+            # exec keeps the pid and start time (`bash run.sh` ending in `exec node server.js`):
+            # the same identity, with a new command line and program.
+            if info.command:  # a kernel thread has none
+                info.command = procfs.read_cmdline(pid)
+            _name_program(info, comm)
         cpu = 0.0
         if interval > 0:
             cpu = max(0.0, (ticks - info.prev_ticks) / CLK_TCK / interval * 100.0)

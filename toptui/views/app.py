@@ -108,6 +108,7 @@ class TopApp(OrderedKeysApp[int]):
         self._sort = (sort or self.prefs.sort, self.prefs.descending if descending is None
                       else descending)  # fmt: skip
         self.settings_path = settings_path
+        self._sampler_thread: threading.Thread | None = None
         self.frame: Frame | None = None
         self.frames_seen = 0
         self.paused = False
@@ -166,10 +167,14 @@ class TopApp(OrderedKeysApp[int]):
         table.focus()
         if self._startup_warning:
             self.notify(self._startup_warning, severity="warning", timeout=8)
-        self.runner.start()
+        self._sampler_thread = self.runner.start()
 
     def on_unmount(self) -> None:
+        # Stopped and waited for: the command line closes the recording once the app returns,
+        # and a tick being written then must end first (one whole line each).
         self.runner.stop()
+        if self._sampler_thread is not None:
+            self._sampler_thread.join(EXIT_GRACE_S)
 
     # -- the sampling thread (the runner's): never touches widgets ----------------------------
 

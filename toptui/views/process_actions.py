@@ -24,7 +24,7 @@ from toptui.views.confirm_screen import ConfirmScreen
 
 
 def names(procs: Sequence[ProcSample]) -> str:
-    shown = ", ".join(f"PID {p.pid} ({p.name})" for p in procs[:3])
+    shown = ", ".join(f"PID {p.pid} ({p.shown_name})" for p in procs[:3])
     return shown + (f" and {len(procs) - 3} more" if len(procs) > 3 else "")
 
 
@@ -49,7 +49,7 @@ def report(app: App, outcomes: Sequence[control.Outcome]) -> None:
 
 def ask_signal(app: App, targets: Sequence[ProcSample]) -> None:
     """top's k: choose the signal (or type it), confirm, send to each target."""
-    if not targets or not live_only(app, "signal"):
+    if not live_only(app, "signal") or not targets:
         return
     options = [(name, f"{num:>2}  {name}") for name, num in control.SIGNALS]
 
@@ -60,7 +60,7 @@ def ask_signal(app: App, targets: Sequence[ProcSample]) -> None:
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                report(app, [control.send_signal(p.key, signum, f"PID {p.pid} ({p.name})")
+                report(app, [control.send_signal(p.key, signum, f"PID {p.pid} ({p.shown_name})")
                              for p in targets])  # fmt: skip
 
         app.push_screen(ConfirmScreen(f"Send {name} to {names(targets)}?"), confirmed)
@@ -77,7 +77,7 @@ def renice(app: App, targets: Sequence[ProcSample], value: str) -> None:
     except ValueError:
         app.notify(f"nice must be a whole number, not {value!r}", severity="error")
         return
-    report(app, [control.renice(p.key, nice, f"PID {p.pid} ({p.name})") for p in targets])
+    report(app, [control.renice(p.key, nice, f"PID {p.pid} ({p.shown_name})") for p in targets])
 
 
 def export(app: App, proc: ProcSample | None, series: Series | None,

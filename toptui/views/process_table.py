@@ -396,8 +396,10 @@ class ProcessTable(ScrollView, can_focus=True):
         process_actions.ask_signal(self.app, self.targets())
 
     def action_renice(self) -> None:
+        if not process_actions.live_only(self.app, "renice"):
+            return
         targets = self.targets()
-        if targets and process_actions.live_only(self.app, "renice"):
+        if targets:
             self._renice_targets = targets
             # Asked at once, not through a message: the next key of a burst (r 5 Enter) is
             # already the prompt's.
