@@ -7,12 +7,16 @@ ssh link, a fast typist) were all routed before the first one had acted: `\\pyth
 filter and gave "h" to the table (help); `Enter Esc / abc` lost the text; `k Enter Esc` popped
 two screens and crashed. Here a key is routed only once the key before it has finished: it
 bubbled back to the app (its bindings ran), a widget stopped it (an input took the character),
-or the app handled it without forwarding it. A key whose message was lost (its screen closed
-before reading it) is let go after KEY_TIMEOUT_S, so typing never stalls.
+or the app handled it without forwarding it. A key whose message was lost (the screen or the
+widget it went to was closed before reading it) is let go as soon as that is seen, checked every
+KEY_CHECK_S; a key still in hand after KEY_TIMEOUT_S is let go anyway, so typing never stalls for
+long. Neither depends on how fast the machine is: a slow machine makes keys wait their turn longer,
+never act out of turn (a fixed 1 s timeout did, under load).
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, Self, TypeVar
@@ -21,9 +25,12 @@ from textual import events
 from textual.app import App
 from textual.command import CommandPalette
 from textual.message import Message
+from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 
-KEY_TIMEOUT_S = 1.0
+KEY_CHECK_S = 0.25
+KEY_TIMEOUT_S = 5.0  # longer than any key takes on a loaded machine, short enough not to feel hung
 ReturnT = TypeVar("ReturnT")
 
 
@@ -65,6 +72,9 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
         self._key_busy: TrackedKey | bool = False  # the key in hand, or True: a turn is posted
         self._key_timer: Timer | None = None
         self._key_on_palette = False  # the key in hand went to the command palette
+        self._key_screen: Screen | None = None  # the screen the key in hand went to
+        self._key_widget: Widget | None = None  # and the widget focused there
+        self._key_since = 0.0
 
     async def route_here(self, key: events.Key) -> bool:
         """Handle ``key`` before Textual's routing; True when done with it."""
@@ -90,7 +100,9 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
         key = TrackedKey(event.key, event.character, self._key_finished)
         self._key_busy = key
         self._key_on_palette = isinstance(self.screen, CommandPalette)
-        self._key_timer = self.set_timer(KEY_TIMEOUT_S, lambda: self._key_finished(key))
+        self._key_screen, self._key_widget = self.screen, self.screen.focused
+        self._key_since = time.monotonic()
+        self._key_timer = self.set_interval(KEY_CHECK_S, lambda: self._key_lost(key))
         if not self.app_focus:
             self.app_focus = True  # as Textual does for a key
         if await self.route_here(key):
@@ -98,6 +110,16 @@ class OrderedKeysApp(App[ReturnT], Generic[ReturnT]):
             return
         await super().on_event(key)
         if not key.is_forwarded:  # a priority binding took it, or nothing could
+            self._key_finished(key)
+
+    def _key_lost(self, key: TrackedKey) -> None:
+        """Let the key go once what it went to is gone (its message will never be read)."""
+        screen, widget = self._key_screen, self._key_widget
+        gone = (screen is not None and screen not in self.screen_stack) or (
+            widget is not None and not widget.is_attached
+        )
+        late = time.monotonic() - self._key_since > KEY_TIMEOUT_S
+        if gone or late:
             self._key_finished(key)
 
     def _key_finished(self, key: TrackedKey) -> None:
