@@ -19,6 +19,7 @@ import io
 import math
 import os
 import stat
+import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,9 @@ NO_PARENT = -1  # a format 1 row's ppid: not recorded
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
 _MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
 _ENCODING = "utf-8"
+# Held while a tick is written. A process that must end at once (the screen's exit watchdog)
+# takes it first: an exit stops a large write between pages and would leave half a tick.
+WRITING = threading.Lock()
 _ERRORS = "surrogateescape"  # writing: a name's surrogate-escaped bytes go out as those bytes
 # Reading: text that is not UTF-8 becomes U+FFFD, never a lone surrogate that JSON or a terminal
 # chokes on (the sampler already decodes process names this way).
@@ -188,8 +192,9 @@ class Recorder:
             data = text.encode(_ENCODING, "backslashreplace")
         written = 0
         try:
-            while written < len(data):
-                written += os.write(fd, data[written:] if written else data)
+            with WRITING:
+                while written < len(data):
+                    written += os.write(fd, data[written:] if written else data)
         except OSError as exc:
             if written:
                 # Take back the partial tick so the file still ends with a whole line.

@@ -29,6 +29,7 @@ from toptui.engine.pacing import choose_delay
 from toptui.engine.runner import Runner
 from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
+from toptui.store.recording import WRITING
 from toptui.views import settings
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
@@ -46,6 +47,12 @@ from toptui.views.summary_header import SummaryHeader
 MIN_JUDGED_S = 2 * MIN_WINDOW_S
 # How long a signalled exit may take before the process just ends (see TopApp._end_on_signal).
 EXIT_GRACE_S = 5.0
+
+
+def _exit_between_writes() -> None:
+    """End the process now, but not in the middle of a recorded tick's write."""
+    WRITING.acquire(timeout=EXIT_GRACE_S)
+    os._exit(0)
 
 
 class TopApp(OrderedKeysApp[int]):
@@ -143,11 +150,11 @@ class TopApp(OrderedKeysApp[int]):
 
         After a hang-up, Textual's output thread can die on EIO from the vanished terminal and
         leave the shutdown blocked on its full queue for ever (6 of 60 hang-ups under load). With
-        no terminal there is nothing left to restore, and every recorded tick is already whole on
-        disk (one write each), so past a grace period the process just ends.
+        no terminal there is nothing left to restore, and a recorded tick is one write made under
+        the recording's lock, so past a grace period the process ends between two writes.
         """
         self.exit()
-        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(0,))
+        watchdog = threading.Timer(EXIT_GRACE_S, _exit_between_writes)
         watchdog.daemon = True
         watchdog.start()
 
