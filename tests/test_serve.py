@@ -228,7 +228,7 @@ def test_promtool_checks_a_scrape():
 
 def test_promtool_checks_and_tests_the_alert_rules():
     tool = promtool()
-    contrib = ROOT / "contrib"
+    contrib = ROOT / "contrib" / "prometheus"
     r = subprocess.run([tool, "check", "rules", str(contrib / "toptui-alerts.yml")],
                        capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
