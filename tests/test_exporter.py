@@ -343,3 +343,13 @@ def test_time_to_oom_is_against_the_cgroup_limit_when_tighter_than_memavailable(
     assert set(eta) == {7, 8}
     assert eta[7] == pytest.approx(100 * MIB / rate[7], rel=1e-6)
     assert eta[8] == pytest.approx(SYSTEM.memory.available / rate[8], rel=1e-6)
+
+
+def test_the_default_is_loopback_on_toptuis_own_port():
+    from toptui.commands.serve import DEFAULT_PORT
+
+    listen = configure(build_parser().parse_args([])).listen
+    assert (listen.address, listen.port, listen.loopback) == ("127.0.0.1", 9772, True)
+    assert DEFAULT_PORT == 9772  # documented in the README: changing it breaks scrape configs
+    listen = configure(build_parser().parse_args(["--listen", "[::1]:9800"])).listen
+    assert (listen.address, listen.port, listen.loopback) == ("::1", 9800, True)
