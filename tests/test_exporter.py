@@ -102,6 +102,8 @@ def test_a_leaking_series_reads_leak_1_and_state_3_and_a_flat_one_0_and_1():
                              "user": "u"}  # fmt: skip
     assert m["toptui_samples"][0].value == 180
     assert m["toptui_processes"][0].value == 2
+    assert m["toptui_sample_duration_seconds"][0].value == 0.004  # as published by the runner
+    assert m["toptui_sampling_interval_seconds"][0].value == 1.0
     assert m["toptui_memory_available_bytes"][0].value == SYSTEM.memory.available
     assert m["toptui_build_info"][0].labels["version"]
 

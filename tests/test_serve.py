@@ -494,3 +494,18 @@ def test_a_process_under_a_tighter_cgroup_limit_has_that_room_as_its_headroom():
             available = m["toptui_memory_available_bytes"][0].value
             assert value(m, "toptui_process_memory_headroom_bytes", free.pid) == available
             assert s.stop() == 0
+
+
+def test_u_exports_only_that_users_processes_as_the_screen_shows_them():
+    me = pwd.getpwuid(os.getuid()).pw_name
+    with MemoryChild(start_mib=8) as child, served("-d", "0.5", "-u", str(os.getuid())) as s:
+        state: dict = {}
+
+        def child_there() -> bool:
+            m = state["m"] = s.scrape()
+            return value(m, "toptui_process_resident_memory_bytes", child.pid) is not None
+
+        wait_until(child_there, "the child's series under -u")
+        users = {x.labels["user"] for x in state["m"]["toptui_process_resident_memory_bytes"]}
+        assert users == {me}  # a uid is taken as the USER column's name, as the screen's -u
+        assert s.stop() == 0
