@@ -246,6 +246,10 @@ def _leak_seen_by_prometheus(
             wait_until(lambda: alert_in("ProcessMemoryLeak", "firing"), "ProcessMemoryLeak firing",
                        timeout=LEAK_WAIT_S)  # fmt: skip
             mark("ProcessMemoryLeak firing")
+            groups = prom.api("rules")["groups"]  # type: ignore[index]
+            health = {r["name"]: (r["health"], r.get("lastError")) for g in groups
+                      for r in g["rules"]}  # fmt: skip
+            assert all(h == "ok" for h, _ in health.values()), health  # evaluated, no error
             firing = alert_in("ProcessMemoryLeak", "firing")
             assert firing is not None and firing["labels"]["severity"] == "warning"
             assert f"pid {pid}," in firing["annotations"]["summary"]

@@ -43,6 +43,7 @@ from toptui.sampling.cgroup import CgroupReader
 
 DEFAULT_TOP = 50
 LABELS = ("pid", "name", "program", "user")
+Labels = tuple[str, str, str, str]  # their values, in that order
 # toptui_process_verdict_state: the shown verdict as a number (README, "Service and Prometheus").
 STATE_NUMBER = {"collecting": 0, "no_leak": 1, "rising": 2, "leak": 3}
 
@@ -89,7 +90,7 @@ def _label_text(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _labels_of(p: ProcSample) -> tuple[str, str, str, str]:
+def _labels_of(p: ProcSample) -> Labels:
     """pid, name, program and user, in the order of LABELS."""
     return (str(p.pid), _label_text(p.name), _label_text(p.shown_name), _label_text(p.user))
 
@@ -100,9 +101,6 @@ class _Published:
     duration_s: float  # how long the sample (and its judgements) took
     samples: int  # frames published so far
     at: float  # epoch seconds of the sample
-
-
-Labels = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
