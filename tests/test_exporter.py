@@ -102,6 +102,8 @@ def test_a_leaking_series_reads_leak_1_and_state_3_and_a_flat_one_0_and_1():
                              "user": "u"}  # fmt: skip
     assert m["toptui_samples"][0].value == 180
     assert m["toptui_processes"][0].value == 2
+    assert m["toptui_sample_duration_seconds"][0].value == 0.004  # as published by the runner
+    assert m["toptui_sampling_interval_seconds"][0].value == 1.0
     assert m["toptui_memory_available_bytes"][0].value == SYSTEM.memory.available
     assert m["toptui_build_info"][0].labels["version"]
 
@@ -271,3 +273,85 @@ def test_off_loopback_needs_auth_or_allow_remote(tmp_path):
     assert any("clear text" in w for w in config.warnings)  # basic auth without TLS: said once
     config = configure(parser.parse_args(["--basic-auth-file", str(f)]))  # loopback: no warning
     assert config.warnings == ()
+
+
+def test_labels_are_kept_for_a_processs_life_even_when_it_drops_out_and_comes_back():
+    """Out of the top N and back in, renamed meanwhile: still the labels it was first exported
+    with (the same process, the same series); a new process on the same pid gets its own."""
+    sizes = {1: 50 * MIB, 2: 10 * MIB}
+    source = FakeSource([named(1, "big"), named(2, "small")], lambda pid, i: sizes[pid])
+    collector = FrameCollector(Selection(top=1))
+    mon = Monitor(source)
+
+    def labels_of_2() -> dict | None:
+        collector.publish(mon.ingest(source.sample()), 0.0)
+        found = [s.labels for s in scrape(collector)["toptui_process_resident_memory_bytes"]
+                 if s.labels["pid"] == "2"]  # fmt: skip
+        return found[0] if found else None
+
+    sizes[2] = 90 * MIB
+    first = labels_of_2()
+    assert first is not None and first["name"] == "small"
+    sizes[2] = 10 * MIB
+    source.rows[2] = replace(source.rows[2], name="renamed")
+    assert labels_of_2() is None  # out of the top 1
+    sizes[2] = 90 * MIB
+    assert labels_of_2() == first  # back: the same labels
+    source.rows[2] = replace(source.rows[2], key=(2, 99), create_time=1_700_000_500.0)  # reused
+    assert labels_of_2()["name"] == "renamed"
+
+
+def _cgroup_tree(tmp_path, pid_paths: dict[int, str], limits: dict[str, tuple[int, int]]):
+    """A /proc and a cgroup v2 mount laid out as the kernel's: each pid's cgroup, and
+    (memory.max, memory.current) per cgroup."""
+    from toptui.sampling.cgroup import CgroupReader
+
+    cg = tmp_path / "cg"
+    for pid, path in pid_paths.items():
+        (tmp_path / "proc" / str(pid)).mkdir(parents=True)
+        (tmp_path / "proc" / str(pid) / "cgroup").write_text(f"0::{path}\n")
+    for path, (limit, current) in limits.items():
+        d = cg / path.strip("/")
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "memory.max").write_text(f"{limit}\n")
+        (d / "memory.current").write_text(f"{current}\n")
+    mountinfo = f"30 20 0:40 / {cg} rw - cgroup2 cgroup2 rw\n"
+    return CgroupReader(str(tmp_path / "proc"), mountinfo)
+
+
+def test_time_to_oom_is_against_the_cgroup_limit_when_tighter_than_memavailable(tmp_path):
+    """Leaker 7 is in a cgroup with 100 MiB of room (far under MemAvailable): its headroom and
+    time to OOM are that room's; leaker 8's cgroup allows more than MemAvailable: MemAvailable."""
+
+    def res(pid: int, i: int) -> int:
+        return 50 * MIB + (i * 256 * 1024 if pid in (7, 8) else 0)
+
+    huge = 4 * SYSTEM.memory.available
+    cgroups = _cgroup_tree(
+        tmp_path,
+        {6: "/flat", 7: "/box", 8: "/roomy"},
+        {"/box": (400 * MIB, 300 * MIB), "/roomy": (huge, MIB)},
+    )
+    source = FakeSource([named(6, "flat"), named(7, "boxed"), named(8, "roomy")], res)
+    collector = FrameCollector(Selection(top=10), interval_s=1.0, cgroups=cgroups)
+    run(source, 180, collector)
+    m = scrape(collector)
+    assert by_pid(m["toptui_process_leak"]) == {6: 0, 7: 1, 8: 1}
+    room = by_pid(m["toptui_process_memory_headroom_bytes"])
+    assert room == {6: SYSTEM.memory.available, 7: 100 * MIB, 8: SYSTEM.memory.available}
+    assert by_pid(m["toptui_process_memory_headroom_cgroup"]) == {6: 0, 7: 1, 8: 0}
+    rate = by_pid(m["toptui_process_growth_bytes_per_second"])
+    eta = by_pid(m["toptui_process_memory_exhaustion_seconds"])
+    assert set(eta) == {7, 8}
+    assert eta[7] == pytest.approx(100 * MIB / rate[7], rel=1e-6)
+    assert eta[8] == pytest.approx(SYSTEM.memory.available / rate[8], rel=1e-6)
+
+
+def test_the_default_is_loopback_on_toptuis_own_port():
+    from toptui.commands.serve import DEFAULT_PORT
+
+    listen = configure(build_parser().parse_args([])).listen
+    assert (listen.address, listen.port, listen.loopback) == ("127.0.0.1", 9772, True)
+    assert DEFAULT_PORT == 9772  # documented in the README: changing it breaks scrape configs
+    listen = configure(build_parser().parse_args(["--listen", "[::1]:9800"])).listen
+    assert (listen.address, listen.port, listen.loopback) == ("::1", 9800, True)

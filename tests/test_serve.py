@@ -36,11 +36,12 @@ MIB = 1024 * 1024
 
 
 class Served:
-    """``toptui serve ARGS`` on a free loopback port; its stderr kept by a thread."""
+    """``toptui serve ARGS`` on a free port (loopback unless ``listen`` says otherwise; the
+    requests go to 127.0.0.1 all the same); its stderr kept by a thread."""
 
-    def __init__(self, *args: str, scheme: str = "http") -> None:
+    def __init__(self, *args: str, scheme: str = "http", listen: str = "127.0.0.1:0") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "toptui", "serve", "--listen", "127.0.0.1:0", *args],
+            [sys.executable, "-m", "toptui", "serve", "--listen", listen, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.lines: list[str] = []
@@ -48,7 +49,9 @@ class Served:
         self._reader.start()
         wait_until(lambda: self.url or self.proc.poll() is not None, "toptui serve listening")
         assert self.url, f"exited {self.proc.poll()}: {self.lines}"
-        assert self.url.startswith(f"{scheme}://127.0.0.1:")
+        assert self.printed is not None
+        host = listen.rpartition(":")[0] or "0.0.0.0"
+        assert self.printed.startswith(f"{scheme}://{host}:"), self.printed
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -56,12 +59,19 @@ class Served:
             self.lines.append(line.rstrip("\n"))
 
     @property
-    def url(self) -> str | None:
+    def printed(self) -> str | None:
+        """The URL serve said it serves at."""
         for line in self.lines:
             m = re.search(r"serving (\S+/metrics)$", line)
             if m:
                 return m.group(1)
         return None
+
+    @property
+    def url(self) -> str | None:
+        """Where to reach it: an every-interface address is reached on loopback."""
+        printed = self.printed
+        return None if printed is None else printed.replace("//0.0.0.0:", "//127.0.0.1:")
 
     def get(self, path: str | None = None, **kw) -> str:
         url = self.url if path is None else self.url.rsplit("/", 1)[0] + path
@@ -201,9 +211,12 @@ def test_a_real_leak_reads_leak_1_with_its_rate_and_passes_promtool():
             assert value(m, "toptui_process_verdict_state", flat.pid) in (0, 1)
             rate = value(m, "toptui_process_growth_bytes_per_second", leaker.pid)
             assert rate == pytest.approx(MIB, rel=0.35)
-            available = m["toptui_memory_available_bytes"][0].value
+            # Against MemAvailable, or the room under the cgroup limit the tests run under.
+            room = value(m, "toptui_process_memory_headroom_bytes", leaker.pid)
+            if value(m, "toptui_process_memory_headroom_cgroup", leaker.pid) == 0:
+                assert room == m["toptui_memory_available_bytes"][0].value
             eta = value(m, "toptui_process_memory_exhaustion_seconds", leaker.pid)
-            assert eta == pytest.approx(available / rate, rel=0.05)
+            assert eta == pytest.approx(room / rate, rel=1e-6)
             assert value(m, "toptui_process_memory_exhaustion_seconds", flat.pid) is None
             text = s.get()
     finally:
@@ -228,7 +241,7 @@ def test_promtool_checks_a_scrape():
 
 def test_promtool_checks_and_tests_the_alert_rules():
     tool = promtool()
-    contrib = ROOT / "contrib"
+    contrib = ROOT / "contrib" / "prometheus"
     r = subprocess.run([tool, "check", "rules", str(contrib / "toptui-alerts.yml")],
                        capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
@@ -402,3 +415,97 @@ def test_a_failed_sweep_is_said_and_sampling_goes_on(capsys):
     sampling.join(WAIT_S)
     assert stop.is_set() and isinstance(sampling.error, OSError)
     assert sampling._failures == MAX_FAILED_SWEEPS
+
+
+# -- off loopback, mutual TLS, cgroup limits ------------------------------------------------------
+
+
+def test_off_loopback_with_allow_remote_serves_every_interface():
+    with served("-d", "0.5", "--allow-remote", listen=":0") as s:
+        assert s.printed is not None and s.printed.startswith("http://0.0.0.0:")
+        assert "toptui_build_info" in s.scrape()
+        assert s.stop() == 0
+    assert not any("warn" in line or "clear text" in line for line in s.lines), s.lines
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=WAIT_S)
+
+
+def _client_cert(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    """A CA of its own and a client certificate it signed: (ca, cert, key)."""
+    ca, ca_key = tmp_path / f"{name}-ca.pem", tmp_path / f"{name}-ca.key"
+    cert, key, csr = (tmp_path / f"{name}.{ext}" for ext in ("pem", "key", "csr"))
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             f"/CN={name} CA", "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout",
+             str(key), "-out", str(csr))  # fmt: skip
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "2", "-out", str(cert))  # fmt: skip
+    return ca, cert, key
+
+
+def test_mutual_tls_off_loopback_needs_a_client_certificate_of_the_ca(tmp_path):
+    """--tls-client-ca authenticates scrapes, so it may listen off loopback without
+    --allow-remote; a client without a certificate, or with one of another CA, gets nothing."""
+    cert, key = _self_signed(tmp_path)
+    ca, client, client_key = _client_cert(tmp_path, "prometheus")
+    _, stranger, stranger_key = _client_cert(tmp_path, "stranger")
+    with served("-d", "0.5", "--tls-cert", str(cert), "--tls-key", str(key),
+                "--tls-client-ca", str(ca), scheme="https", listen=":0") as s:  # fmt: skip
+        s.context = ssl.create_default_context(cafile=str(cert))
+        s.context.load_cert_chain(str(client), str(client_key))
+        assert "toptui_build_info" in s.scrape()
+        for chain in (None, (stranger, stranger_key)):
+            s.context = ssl.create_default_context(cafile=str(cert))
+            if chain is not None:
+                s.context.load_cert_chain(str(chain[0]), str(chain[1]))
+            with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+                s.get()
+        assert s.stop() == 0
+        assert not any("Traceback" in line for line in s.lines), s.lines
+
+
+def test_a_process_under_a_tighter_cgroup_limit_has_that_room_as_its_headroom():
+    from test_cgroup import memory_cgroup, move_into
+
+    limit = 512 * MIB
+    with memory_cgroup(limit) as group, MemoryChild() as boxed, MemoryChild(8) as free:
+        assert group is not None
+        move_into(group, boxed.pid)
+        boxed.grow(64)  # charged to the cgroup: allocated after the move
+        charged = group / "memory.current"  # v2; v1 calls it memory.usage_in_bytes
+        usage = int((charged if charged.exists() else group / "memory.usage_in_bytes").read_text())
+        with served("-d", "0.2", "-p", f"{boxed.pid},{free.pid}") as s:
+            state: dict = {}
+
+            def both() -> bool:
+                m = state["m"] = s.scrape()
+                return all(value(m, "toptui_process_memory_headroom_bytes", p) is not None
+                           for p in (boxed.pid, free.pid))  # fmt: skip
+
+            wait_until(both, "headroom of both children")
+            m = state["m"]
+            assert value(m, "toptui_process_memory_headroom_cgroup", boxed.pid) == 1
+            room = value(m, "toptui_process_memory_headroom_bytes", boxed.pid)
+            # limit − usage, less any reclaimable cache; the child holds still meanwhile.
+            assert limit - usage - 4 * MIB <= room <= limit - 64 * MIB
+            assert value(m, "toptui_process_memory_headroom_cgroup", free.pid) == 0
+            available = m["toptui_memory_available_bytes"][0].value
+            assert value(m, "toptui_process_memory_headroom_bytes", free.pid) == available
+            assert s.stop() == 0
+
+
+def test_u_exports_only_that_users_processes_as_the_screen_shows_them():
+    me = pwd.getpwuid(os.getuid()).pw_name
+    with MemoryChild(start_mib=8) as child, served("-d", "0.5", "-u", str(os.getuid())) as s:
+        state: dict = {}
+
+        def child_there() -> bool:
+            m = state["m"] = s.scrape()
+            return value(m, "toptui_process_resident_memory_bytes", child.pid) is not None
+
+        wait_until(child_there, "the child's series under -u")
+        users = {x.labels["user"] for x in state["m"]["toptui_process_resident_memory_bytes"]}
+        assert users == {me}  # a uid is taken as the USER column's name, as the screen's -u
+        assert s.stop() == 0

@@ -7,9 +7,15 @@ prometheus-client's; nothing here writes it by hand, opens a socket or starts a 
 
 Which processes get series (:class:`Selection`): at most ``top`` by resident memory, plus every
 process flagged as a leak, among those ``-u``, ``--include`` and ``--exclude`` let through. Each
-process's labels (pid, name, program, user) are taken when it is first exported and kept while
-it stays exported, so a series never changes labels during a process's life; the verdict is a
-value (a 0/1 gauge and a numeric state gauge), never a label.
+process's labels (pid, name, program, user) are taken when it is first exported and kept for the
+rest of its life (by pid and start time), so a series never changes labels during a process's
+life, even when it drops out of the top N and comes back renamed; the verdict is a value (a 0/1
+gauge and a numeric state gauge), never a label.
+
+The time until memory runs out is reckoned against the room under the process's cgroup memory
+limit where one applies and is tighter than MemAvailable (``toptui.analysis.headroom``); the
+cgroups are read (``toptui.sampling.cgroup``) once per sample that is scraped, for the exported
+processes only, one walk per distinct cgroup.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from prometheus_client.core import (
 
 from toptui import __version__
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
+from toptui.sampling.cgroup import CgroupReader
 
 DEFAULT_TOP = 50
 LABELS = ("pid", "name", "program", "user")
+Labels = tuple[str, str, str, str]  # their values, in that order
 # toptui_process_verdict_state: the shown verdict as a number (README, "Service and Prometheus").
 STATE_NUMBER = {"collecting": 0, "no_leak": 1, "rising": 2, "leak": 3}
 
@@ -81,6 +90,11 @@ def _label_text(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _labels_of(p: ProcSample) -> Labels:
+    """pid, name, program and user, in the order of LABELS."""
+    return (str(p.pid), _label_text(p.name), _label_text(p.shown_name), _label_text(p.user))
+
+
 @dataclass(frozen=True, slots=True)
 class _Published:
     frame: Frame
@@ -89,41 +103,79 @@ class _Published:
     at: float  # epoch seconds of the sample
 
 
-class FrameCollector:
-    """Builds every metric from the latest published frame, at each scrape."""
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    """What one tick's scrapes share: the exported rows, their labels and their headroom."""
 
-    def __init__(self, selection: Selection | None = None, interval_s: float | None = None) -> None:
+    rows: list[ProcSample]
+    labels: list[Labels]
+    headroom: list[Headroom]
+
+
+class FrameCollector:
+    """Builds every metric from the latest published frame, at each scrape.
+
+    ``cgroups`` reads cgroup memory limits for the time-to-OOM of live processes; without it
+    (a replay, a test's synthetic frames) MemAvailable is the only limit."""
+
+    def __init__(
+        self,
+        selection: Selection | None = None,
+        interval_s: float | None = None,
+        cgroups: CgroupReader | None = None,
+    ) -> None:
         self.selection = selection or Selection()
         self.interval_s = interval_s
+        self.cgroups = cgroups
         self._latest: _Published | None = None  # replaced whole by the sampling thread
         self._samples = 0
         self._lock = threading.Lock()  # scrapes may overlap; the cache below is shared
-        self._rows_for: int | None = None  # the tick self._rows was chosen for
-        self._rows: list[ProcSample] = []
-        self._labels: dict[ProcKey, tuple[str, str, str, str]] = {}
+        self._chosen_for: int | None = None  # the tick self._chosen_rows was made for
+        self._chosen_rows = _Chosen([], [], [])
+        self._labels: dict[ProcKey, Labels] = {}  # pinned for each identity's life
 
     def publish(self, frame: Frame, duration_s: float) -> None:
         """Called by the sampling thread after each step; scrapes see it from then on."""
         self._samples += 1
         self._latest = _Published(frame, duration_s, self._samples, frame.snapshot.t_wall)
 
-    def _chosen(self, frame: Frame) -> tuple[list[ProcSample], list[tuple[str, str, str, str]]]:
-        """The exported rows of ``frame`` and their labels (pinned per identity while exported)."""
+    def _chosen(self, frame: Frame) -> _Chosen:
+        """The exported rows of ``frame``, their labels (pinned per identity for its life) and
+        the memory each can still take."""
         with self._lock:
-            if self._rows_for != frame.tick:
-                self._rows = exported(frame, self.selection)
-                self._rows_for = frame.tick
-                pinned = self._labels
-                kept: dict[ProcKey, tuple[str, str, str, str]] = {}
-                for p in self._rows:
-                    labels = pinned.get(p.key)
-                    if labels is None:
-                        labels = (str(p.pid), _label_text(p.name), _label_text(p.shown_name),
-                                  _label_text(p.user))  # fmt: skip
-                    kept[p.key] = labels
-                self._labels = kept  # an identity no longer exported gets labels anew
-            labels = self._labels
-            return self._rows, [labels[p.key] for p in self._rows]
+            if self._chosen_for != frame.tick:
+                rows = exported(frame, self.selection)
+                live = {p.key for p in frame.snapshot.procs}
+                pinned = {k: v for k, v in self._labels.items() if k in live}  # the gone go
+                for p in rows:
+                    if p.key not in pinned:
+                        pinned[p.key] = _labels_of(p)
+                self._labels = pinned
+                self._chosen_rows = _Chosen(rows, [pinned[p.key] for p in rows],
+                                            self._headroom(frame, rows))  # fmt: skip
+                self._chosen_for = frame.tick
+            return self._chosen_rows
+
+    def _headroom(self, frame: Frame, rows: Sequence[ProcSample]) -> list[Headroom]:
+        available = float(frame.snapshot.system.memory.available)
+        if self.cgroups is None or not self.cgroups.mounts:
+            return [choose_headroom(available, None)] * len(rows)
+        reader = self.cgroups
+        by_paths: dict[tuple[tuple[int, str], ...], Headroom] = {}
+        out = []
+        for p in rows:
+            paths = reader.paths(p.pid)
+            key = tuple(sorted(paths.items()))
+            room = by_paths.get(key)
+            if room is None:
+                limit = reader.memory_of(paths)
+                room = by_paths[key] = (
+                    choose_headroom(available, None)
+                    if limit is None
+                    else choose_headroom(available, limit.room_bytes, limit.limit_bytes)
+                )
+            out.append(room)
+        return out
 
     def collect(self) -> Iterator[Metric]:
         yield InfoMetricFamily(
@@ -156,13 +208,13 @@ class FrameCollector:
         yield GaugeMetricFamily("toptui_processes", "Processes seen in the last sample",
                                 value=len(frame.snapshot.procs))  # fmt: skip
         yield from _machine(frame)
-        rows, labels = self._chosen(frame)
+        chosen = self._chosen(frame)
         yield GaugeMetricFamily(
             "toptui_exported_processes",
             "Processes with toptui_process_* series: at most --top by RES, plus every leak",
-            value=len(rows),
+            value=len(chosen.rows),
         )
-        yield from _processes(frame, rows, labels)
+        yield from _processes(frame, chosen)
 
 
 def _machine(frame: Frame) -> Iterator[Metric]:
@@ -190,19 +242,22 @@ PROCESS_METRICS = (
     ("toptui_process_leak", "1 while the leak detector flags the process as a leak, else 0"),
     ("toptui_process_verdict_state",
      "The shown verdict: 0 collecting, 1 no_leak, 2 rising, 3 leak"),
+    ("toptui_process_memory_headroom_bytes",
+     "Memory the process can still take before it runs out: the room under its cgroup's memory "
+     "limit when that is below MemAvailable, else MemAvailable"),
+    ("toptui_process_memory_headroom_cgroup",
+     "1 when the headroom is the room under the process's cgroup memory limit, 0 when it is "
+     "MemAvailable"),
     ("toptui_process_memory_exhaustion_seconds",
-     "Seconds until available memory runs out at a leak's rate (leaks only)"),
+     "Seconds until the headroom is used up at a leak's rate (leaks only)"),
 )  # fmt: skip
 
 
-def _processes(
-    frame: Frame, rows: Sequence[ProcSample], labels: Sequence[tuple[str, str, str, str]]
-) -> Iterator[Metric]:
+def _processes(frame: Frame, chosen: _Chosen) -> Iterator[Metric]:
     families = [GaugeMetricFamily(name, help_, labels=LABELS) for name, help_ in PROCESS_METRICS]
-    resident, shared, virtual, swap, start, rate, leak, state, eta = families
+    resident, shared, virtual, swap, start, rate, leak, state, room, by_cgroup, eta = families
     verdicts = frame.verdicts
-    available = float(frame.snapshot.system.memory.available)
-    for p, lv in zip(rows, labels, strict=True):
+    for p, lv, headroom in zip(chosen.rows, chosen.labels, chosen.headroom, strict=True):
         v = verdicts.get(p.key)
         resident.add_metric(lv, p.res)
         shared.add_metric(lv, p.shr)
@@ -211,10 +266,12 @@ def _processes(
         start.add_metric(lv, p.create_time)
         leak.add_metric(lv, 1 if _is_leak(v) else 0)
         state.add_metric(lv, STATE_NUMBER.get(v.verdict, 0) if v is not None else 0)
+        room.add_metric(lv, headroom.bytes)
+        by_cgroup.add_metric(lv, 1 if headroom.from_cgroup else 0)
         if v is None:
             continue
         rate.add_metric(lv, float(v.rate_bytes_per_s))
-        seconds = exhaustion_seconds(v, available)
+        seconds = exhaustion_seconds(v, headroom.bytes)
         if seconds is not None:
             eta.add_metric(lv, seconds)
     yield from families

@@ -451,8 +451,10 @@ def serve(config: Config, stop: threading.Event) -> int:
 
     from toptui.engine.monitor import Monitor, judge_every_for
     from toptui.engine.sources import live_source
+    from toptui.sampling.cgroup import CgroupReader
 
-    collector = FrameCollector(config.selection, interval_s=config.delay_s)
+    # Live processes: their time to OOM is reckoned against their cgroup's limit where tighter.
+    collector = FrameCollector(config.selection, interval_s=config.delay_s, cgroups=CgroupReader())
     registry = CollectorRegistry()
     registry.register(collector)
     for extra in (ProcessCollector, PlatformCollector, GCCollector):  # toptui's own process
