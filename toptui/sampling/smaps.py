@@ -1,0 +1,268 @@
+"""Resident memory by kind, from /proc/PID/smaps; and the coarse split of /proc/PID/status.
+
+smaps holds ~25 lines per mapping, so a process with 5000 mappings gives over 3 MB of text. One
+compiled pattern picks each mapping's header and Rss out of the whole buffer, never a Python
+loop per line; only the headers are split one by one.
+
+The kind of a mapping, from its header (``start-end perms offset dev inode path``):
+
+* ``[heap]`` is the heap; ``[stack]`` the main thread's stack;
+* **thread stacks**: an anonymous private read-write mapping that starts exactly where an
+  inaccessible (``---p``) anonymous mapping of at most ``GUARD_MAX`` bytes ends: the guard page
+  glibc and musl put under every thread's stack (a malloc arena's inaccessible reserve lies
+  *above* its usable part, and is larger). A thread stack without a guard page (a program that
+  sets guardsize 0) cannot be told apart and counts as anonymous;
+* **shmem/tmpfs/SysV**: a file on a tmpfs mount of the process (its device is one of the
+  tmpfs devices in ``/proc/PID/mountinfo``), and
+  ``/dev/shm/…``, ``/SYSV…`` (System V segments), ``/memfd:…``, ``/dev/zero`` (a shared
+  anonymous mapping) and ``[anon_shmem…]``;
+* **file-backed** private or shared (``p``/``s`` in the permissions): any other path;
+* **anonymous**: no path, or ``[anon:NAME]`` (named with prctl);
+* **other**: any other ``[name]``: ``[vdso]``, ``[vvar]``, ``[vsyscall]``, ``[uprobes]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from toptui.mapping_model import (
+    ANON,
+    FILE_PRIVATE,
+    FILE_SHARED,
+    HEAP,
+    KINDS,
+    OTHER,
+    SHMEM,
+    STACK,
+    CoarseSplit,
+    Mapping,
+    SmapsReading,
+)
+from toptui.model import ProcKey
+
+PROC = "/proc"
+_KB = 1024
+# The largest inaccessible mapping taken for a thread's guard page: glibc's default guard is one
+# page, and programs that ask for more rarely ask for more than a few.
+GUARD_MAX = 64 * 1024
+# smaps is read in chunks of this many bytes (a large process's is megabytes).
+CHUNK = 1 << 20
+# Beyond this many bytes smaps is not read further: 65530 mappings (vm.max_map_count's default)
+# at ~1 KiB each, so a process cannot make toptui hold more.
+MAX_BYTES = 64 << 20
+
+# One mapping's header and its Rss, each block found after the previous block's VmFlags line (a
+# literal, which the regex engine finds fast; the first block gets one put before it). Between
+# header and Rss only Size, KernelPageSize and MMUPageSize come (lines starting with a capital
+# other than R and V): a block without an Rss line is not matched, nor is the next one taken in.
+_BLOCK = re.compile(rb"VmFlags:[^\n]*\n([^\n]*)\n(?:[A-QS-UW-Z][^\n]*\n)*?Rss: *(\d+) kB\n")
+_PERMS = frozenset(
+    bytes((r, w, x, ps)) for r in b"r-" for w in b"w-" for x in b"x-" for ps in b"ps"
+)
+# Mount tables kept (a set of device numbers each) for the processes whose smaps is read.
+MAX_MOUNT_TABLES = 64
+_SHMEM_PREFIXES = (b"/dev/shm/", b"/SYSV", b"/memfd:", b"/dev/zero", b"[anon_shmem")
+
+
+def kind_of(perms: bytes, dev: bytes, path: bytes, tmpfs: frozenset[tuple[int, int]]) -> int:
+    """The kind of one mapping from its header's fields (see the module's rules)."""
+    if not path or path.startswith(b"[anon:"):
+        return SHMEM if perms[3:4] == b"s" else ANON
+    if path == b"[heap]":
+        return HEAP
+    if path == b"[stack]" or path.startswith(b"[stack:"):
+        return STACK
+    if path.startswith(_SHMEM_PREFIXES):
+        return SHMEM
+    if path.startswith(b"["):
+        return OTHER
+    if tmpfs:
+        major, _, minor = dev.partition(b":")
+        if (int(major, 16), int(minor, 16)) in tmpfs:  # ValueError for a malformed header
+            return SHMEM
+    return FILE_SHARED if perms[3:4] == b"s" else FILE_PRIVATE
+
+
+def parse_smaps(
+    data: bytes, t: float = 0.0, tmpfs: frozenset[tuple[int, int]] = frozenset(), cut: str = ""
+) -> SmapsReading:
+    """Rss by kind and per mapping from the text of /proc/PID/smaps (kernels with VmFlags: 3.8
+    and later).
+
+    ``tmpfs`` holds the (major, minor) device numbers of the process's tmpfs mounts. A mapping
+    whose header cannot be parsed is left out, and the reading says how many and how much;
+    ``cut`` is the reason the text may have ended early (the process exited during the read).
+    """
+    kinds = [0] * len(KINDS)
+    mappings: list[Mapping] = []
+    stacks = bad = bad_bytes = 0
+    guard_end = -1  # the end of the last mapping if it was a possible guard page, else -1
+    for header, rss_kb in _BLOCK.findall(b"VmFlags:\n" + data):
+        size = int(rss_kb) * _KB
+        parts = header.split(None, 5)
+        span = parts[0].split(b"-") if parts else []
+        try:
+            if len(parts) < 5 or len(span) != 2 or parts[1] not in _PERMS:
+                raise ValueError
+            start, end = int(span[0], 16), int(span[1], 16)
+            perms, path = parts[1], parts[5].rstrip() if len(parts) > 5 else b""
+            kind = kind_of(perms, parts[3], path, tmpfs)
+        except ValueError:
+            bad += 1
+            bad_bytes += size
+            guard_end = -1
+            continue
+        if kind == ANON and start == guard_end and perms == b"rw-p":
+            kind = STACK
+            stacks += 1
+        guard_end = end if perms == b"---p" and not path and end - start <= GUARD_MAX else -1
+        kinds[kind] += size
+        label = path.decode("utf-8", "replace") if path else "[anon]"
+        if not label.isprintable():  # a process names its own files: no escapes to the screen
+            label = "".join(ch if ch.isprintable() else "?" for ch in label)
+        mappings.append(Mapping(start, end, label, kind, size))
+    # Every block has one Rss line: those not matched above did not parse at all.
+    unmatched = data.count(b"\nRss:") + data.startswith(b"Rss:") - len(mappings) - bad
+    reasons = []
+    if bad or unmatched > 0:
+        n = bad + max(0, unmatched)
+        left = f"{bad_bytes // _KB} KiB" + (" and more" if unmatched > 0 else "")
+        reasons.append(f"{n} mapping{'s' if n != 1 else ''} could not be parsed: {left} left out")
+    if cut:
+        reasons.append(cut)
+    if not mappings:
+        return SmapsReading(t, None, reason="; ".join(reasons) or "smaps held no mappings")
+    return SmapsReading(t, tuple(kinds), tuple(mappings), stacks, "; ".join(reasons))
+
+
+def tmpfs_devices(mountinfo: bytes) -> frozenset[tuple[int, int]]:
+    """The (major, minor) device numbers of the tmpfs mounts in /proc/PID/mountinfo (decimal
+    there). Whole numbers, not the major alone: every pseudo filesystem (overlayfs, procfs) has
+    major 0 too."""
+    found = set()
+    for line in mountinfo.splitlines():
+        fields = line.split(b" ")
+        try:
+            fstype = fields[fields.index(b"-") + 1]
+        except (ValueError, IndexError):
+            continue
+        major, _, minor = fields[2].partition(b":") if len(fields) > 2 else (b"", b"", b"")
+        if fstype == b"tmpfs" and major.isdigit() and minor.isdigit():
+            found.add((int(major), int(minor)))
+    return frozenset(found)
+
+
+def _chunks(path: str) -> Iterator[bytes]:
+    """The file in chunks; raises OSError from open or read."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = 0
+        while size < MAX_BYTES:
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                return
+            size += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
+
+
+def read_smaps(
+    pid: int,
+    t: float,
+    tmpfs: frozenset[tuple[int, int]] = frozenset(),
+    chunks: Callable[[str], Iterable[bytes]] = _chunks,
+) -> SmapsReading:
+    """One process's breakdown, or an absent or partial one with the reason: never raises."""
+    path = f"{PROC}/{pid}/smaps"
+    got: list[bytes] = []
+    cut = ""
+    try:
+        for chunk in chunks(path):
+            got.append(chunk)
+    except PermissionError:
+        return SmapsReading(t, None, reason=f"permission denied: {path} is readable by its "
+                            "owner (or root) only", denied=True)  # fmt: skip
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        if not got:
+            return SmapsReading(t, None, reason="the process has exited")
+        cut = "the process exited during the read: later mappings are missing"
+    except OSError as exc:
+        if not got:
+            return SmapsReading(t, None, reason=f"{path} could not be read: {exc.strerror}")
+        cut = f"the read stopped early ({exc.strerror}): later mappings are missing"
+    data = b"".join(got)
+    if not cut and got and not data.endswith(b"\n"):
+        cut = "smaps ended mid-line (the process exited during the read)"
+    if not data and not cut:
+        # An empty smaps: a kernel thread or a process that has just exited (no memory).
+        return SmapsReading(t, None, reason="no mappings (a kernel thread, or it has exited)")
+    return parse_smaps(data, t, tmpfs, cut)
+
+
+def read_tmpfs_devices(pid: int) -> frozenset[tuple[int, int]]:
+    """The process's tmpfs devices, or none when its mount table cannot be read."""
+    try:
+        with open(f"{PROC}/{pid}/mountinfo", "rb") as f:
+            return tmpfs_devices(f.read(1 << 20))
+    except OSError:
+        return frozenset()
+
+
+_STATUS_FIELDS = (b"RssAnon:", b"RssFile:", b"RssShmem:", b"VmSwap:")
+
+
+def parse_status_split(data: bytes, t: float = 0.0) -> CoarseSplit | None:
+    """RssAnon, RssFile, RssShmem and VmSwap from /proc/PID/status; None when any is missing
+    (a kernel thread has none)."""
+    values = []
+    for name in _STATUS_FIELDS:
+        at = data.find(b"\n" + name)
+        if at < 0:
+            return None
+        end = data.find(b"\n", at + 1)
+        parts = data[at + 1 + len(name) : end if end >= 0 else len(data)].split()
+        if not parts or not parts[0].isdigit():
+            return None
+        values.append(int(parts[0]) * _KB)
+    return CoarseSplit(t, *values)
+
+
+def read_status_split(pid: int, t: float) -> CoarseSplit | None:
+    """The coarse split of one process, or None when it cannot be read (gone, or none)."""
+    try:
+        fd = os.open(f"{PROC}/{pid}/status", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return parse_status_split(os.read(fd, 4096), t)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+class KindsReader:
+    """Reads smaps and the coarse split for the monitor, keeping each process's tmpfs devices
+    (its mount table is read once, when its smaps is first read)."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self._tmpfs: dict[ProcKey, frozenset[tuple[int, int]]] = {}
+
+    def smaps(self, key: ProcKey, t: float) -> SmapsReading:
+        tmpfs = self._tmpfs.get(key)
+        if tmpfs is None:
+            if len(self._tmpfs) >= MAX_MOUNT_TABLES:
+                self._tmpfs.clear()  # bounded: read again for whoever comes next
+            tmpfs = self._tmpfs[key] = read_tmpfs_devices(key[0])
+        return read_smaps(key[0], t, tmpfs)
+
+    def coarse(self, pid: int, t: float) -> CoarseSplit | None:
+        return read_status_split(pid, t)
+
+    def forget(self, key: ProcKey) -> None:
+        self._tmpfs.pop(key, None)
