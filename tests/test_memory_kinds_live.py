@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from children import CHILD_CODE, WAIT_S, wait_until
 
-from tests.children import CHILD_CODE, WAIT_S, wait_until
 from toptui.analysis.memory_kinds import account, top_mappings
 from toptui.engine.monitor import Monitor
 from toptui.engine.sources import live_source
@@ -191,6 +191,7 @@ def test_threads_started_without_end_grow_the_stacks() -> None:
         key = next(p.key for p in monitor.last.snapshot.procs if p.pid == c.proc.pid)
         latest = monitor.kinds.get(key).latest
     assert kind == STACK
+    assert share > 0.5
     assert latest.thread_stacks >= STEPS * 10  # each thread's stack told apart by its guard
 
 
