@@ -117,10 +117,16 @@ def account(first: Sequence[int], now: Sequence[int]) -> Account | None:
 
 
 def top_mappings(
-    first_rss: MappingOf[int, int], mappings: Sequence[Mapping], n: int = TOP_MAPPINGS
+    first_rss: MappingOf[int, int],
+    mappings: Sequence[Mapping],
+    n: int = TOP_MAPPINGS,
+    first_rss_end: MappingOf[int, int] | None = None,
 ) -> list[tuple[Mapping, int]]:
-    """The ``n`` mappings that grew most since first seen (a new one from 0), with the growth."""
-    grown = [(m, m.rss - first_rss.get(m.start, 0)) for m in mappings]
+    """The ``n`` mappings that grew most since first seen, with the growth. A mapping is the one
+    first seen at the same start address (the heap grows at its end), else at the same end (the
+    kernel merges new anonymous mappings in below an old one); else it is new, from 0."""
+    ends = first_rss_end or {}
+    grown = [(m, m.rss - first_rss.get(m.start, ends.get(m.end, 0))) for m in mappings]
     grown = [g for g in grown if g[1] > 0]
     grown.sort(key=lambda g: g[1], reverse=True)
     return grown[:n]

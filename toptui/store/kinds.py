@@ -4,9 +4,9 @@ smaps is read only for the process in the detail view and the flagged ones (see
 ``engine/monitor.py``), so at most ``MAX_PROCESSES`` are kept (the least recently read goes
 first). Per process: at most ``MAX_POINTS`` readings' per-kind totals (when full, every other
 older one is dropped, so the span stays whole at half the resolution), the first reading's Rss per
-mapping (by start address: a heap or an anonymous region grows at its end), and the latest
-reading. Every process also keeps its first and latest coarse split from /proc/PID/status. Reads
-copy under a lock: the sampler thread writes, the UI thread reads.
+mapping (by start and by end address: the heap grows at its end, merged anonymous regions at
+their start), and the latest reading. Every process also keeps its first and latest coarse split
+from /proc/PID/status. Reads copy under a lock: the sampler thread writes, the UI thread reads.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class KindSeries:
     t: tuple[float, ...]  # monotonic seconds of each reading with kinds
     kinds: tuple[tuple[int, ...], ...]  # per reading, bytes in KINDS order
     first_rss: dict[int, int]  # start address -> Rss at the first reading (bytes)
+    first_rss_end: dict[int, int]  # end address -> the same (anonymous regions grow downwards)
     latest: SmapsReading  # the last reading, whole, partial or absent
 
 
@@ -37,6 +38,7 @@ class _Kept:
     t: list[float]
     kinds: list[tuple[int, ...]]
     first_rss: dict[int, int]
+    first_rss_end: dict[int, int]
     latest: SmapsReading
 
 
@@ -56,7 +58,7 @@ class KindsHistory:
         with self._lock:
             kept = self._kept.get(key)
             if kept is None:
-                kept = self._kept[key] = _Kept([], [], {}, reading)
+                kept = self._kept[key] = _Kept([], [], {}, {}, reading)
                 while len(self._kept) > MAX_PROCESSES:
                     self._kept.popitem(last=False)
             else:
@@ -66,6 +68,7 @@ class KindsHistory:
                 return
             if not kept.t:
                 kept.first_rss = {m.start: m.rss for m in reading.mappings}
+                kept.first_rss_end = {m.end: m.rss for m in reading.mappings}
             elif reading.t <= kept.t[-1]:
                 return  # times must increase (a replayed or repeated tick)
             kept.t.append(reading.t)
@@ -87,7 +90,8 @@ class KindsHistory:
             kept = self._kept.get(key)
             if kept is None:
                 return None
-            return KindSeries(tuple(kept.t), tuple(kept.kinds), dict(kept.first_rss), kept.latest)
+            return KindSeries(tuple(kept.t), tuple(kept.kinds), dict(kept.first_rss),
+                              dict(kept.first_rss_end), kept.latest)  # fmt: skip
 
     def coarse_of(self, key: ProcKey) -> tuple[CoarseSplit, CoarseSplit] | None:
         """(first, latest) coarse split of a process, or None if never read."""

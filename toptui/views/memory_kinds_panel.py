@@ -92,7 +92,7 @@ def render_kinds(
     if latest.reason:
         what = "partial" if latest.kinds is not None else "not read this time"
         out.append(f"Latest reading {what}: {latest.reason}\n", style="yellow")
-    grown = top_mappings(series.first_rss, latest.mappings)
+    grown = top_mappings(series.first_rss, latest.mappings, first_rss_end=series.first_rss_end)
     if grown:
         out.append("Mappings that grew most\n", style="bold")
         for m, growth in grown:
