@@ -53,16 +53,18 @@ CHUNK = 1 << 20
 # at ~1 KiB each, so a process cannot make toptui hold more.
 MAX_BYTES = 64 << 20
 
-# One mapping's header and its Rss, each block found after the previous block's VmFlags line (a
-# literal, which the regex engine finds fast; the first block gets one put before it). Between
-# header and Rss only Size, KernelPageSize and MMUPageSize come (lines starting with a capital
-# other than R and V): a block without an Rss line is not matched, nor is the next one taken in.
-_BLOCK = re.compile(rb"VmFlags:[^\n]*\n([^\n]*)\n(?:[A-QS-UW-Z][^\n]*\n)*?Rss: *(\d+) kB\n")
-_PERMS = frozenset(
-    bytes((r, w, x, ps)) for r in b"r-" for w in b"w-" for x in b"x-" for ps in b"ps"
+# One mapping's header (start, end, perms, device, path) and its Rss, each block found after the
+# previous block's VmFlags line (a literal, which the regex engine finds fast; the first block
+# gets one put before it). Between header and Rss only Size, KernelPageSize and MMUPageSize come
+# (lines starting with a capital other than R and V): a block without an Rss line, or whose
+# header does not parse, is not matched, nor is the next one taken in.
+_BLOCK = re.compile(
+    rb"VmFlags:[^\n]*\n([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) [0-9a-f]+ "
+    rb"([0-9a-f]+:[0-9a-f]+) \d+ *([^\n]*)\n(?:[A-QS-UW-Z][^\n]*\n)*?Rss: *(\d+) kB\n"
 )
 # Mount tables kept (a set of device numbers each) for the processes whose smaps is read.
 MAX_MOUNT_TABLES = 64
+_SHARED = ord("s")  # the fourth permission letter of a shared mapping
 _SHMEM_PREFIXES = (b"/dev/shm/", b"/SYSV", b"/memfd:", b"/dev/zero", b"[anon_shmem")
 
 
@@ -92,44 +94,40 @@ def parse_smaps(
     and later).
 
     ``tmpfs`` holds the (major, minor) device numbers of the process's tmpfs mounts. A mapping
-    whose header cannot be parsed is left out, and the reading says how many and how much;
+    whose header cannot be parsed is left out, and the reading says how many;
     ``cut`` is the reason the text may have ended early (the process exited during the read).
     """
     kinds = [0] * len(KINDS)
     mappings: list[Mapping] = []
-    stacks = bad = bad_bytes = 0
+    add = mappings.append
+    stacks = 0
     guard_end = -1  # the end of the last mapping if it was a possible guard page, else -1
-    for header, rss_kb in _BLOCK.findall(b"VmFlags:\n" + data):
+    for start_hex, end_hex, perms, dev, path, rss_kb in _BLOCK.findall(b"VmFlags:\n" + data):
         size = int(rss_kb) * _KB
-        parts = header.split(None, 5)
-        span = parts[0].split(b"-") if parts else []
-        try:
-            if len(parts) < 5 or len(span) != 2 or parts[1] not in _PERMS:
-                raise ValueError
-            start, end = int(span[0], 16), int(span[1], 16)
-            perms, path = parts[1], parts[5].rstrip() if len(parts) > 5 else b""
-            kind = kind_of(perms, parts[3], path, tmpfs)
-        except ValueError:
-            bad += 1
-            bad_bytes += size
+        start, end = int(start_hex, 16), int(end_hex, 16)
+        if path:
+            kind = kind_of(perms, dev, path.rstrip(), tmpfs)
+            label = path.rstrip().decode("utf-8", "replace")  # shown made printable (views)
             guard_end = -1
-            continue
-        if kind == ANON and start == guard_end and perms == b"rw-p":
-            kind = STACK
-            stacks += 1
-        guard_end = end if perms == b"---p" and not path and end - start <= GUARD_MAX else -1
+        else:  # anonymous: most mappings of a large process, so the rules are inlined
+            label = "[anon]"
+            if perms[3] == _SHARED:
+                kind = SHMEM
+            elif start == guard_end and perms == b"rw-p":
+                kind = STACK
+                stacks += 1
+            else:
+                kind = ANON
+            guard_end = end if perms == b"---p" and end - start <= GUARD_MAX else -1
         kinds[kind] += size
-        label = path.decode("utf-8", "replace") if path else "[anon]"
-        if not label.isprintable():  # a process names its own files: no escapes to the screen
-            label = "".join(ch if ch.isprintable() else "?" for ch in label)
-        mappings.append(Mapping(start, end, label, kind, size))
-    # Every block has one Rss line: those not matched above did not parse at all.
-    unmatched = data.count(b"\nRss:") + data.startswith(b"Rss:") - len(mappings) - bad
+        add(Mapping(start, end, label, kind, size))
+    # Every block has one Rss line: those not matched above did not parse.
+    bad = data.count(b"\nRss:") + data.startswith(b"Rss:") - len(mappings)
     reasons = []
-    if bad or unmatched > 0:
-        n = bad + max(0, unmatched)
-        left = f"{bad_bytes // _KB} KiB" + (" and more" if unmatched > 0 else "")
-        reasons.append(f"{n} mapping{'s' if n != 1 else ''} could not be parsed: {left} left out")
+    if bad > 0:
+        reasons.append(
+            f"{bad} mapping{'s' if bad != 1 else ''} could not be parsed: their memory is left out"
+        )
     if cut:
         reasons.append(cut)
     if not mappings:

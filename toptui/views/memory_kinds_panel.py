@@ -43,6 +43,10 @@ def growth_line(series: KindSeries | None) -> str:
 
 
 def _cut(path: str) -> str:
+    """A mapping's path as shown: printable (a process names its own files: no escape sequence
+    may reach the terminal) and cut from the left, so that the file name stays."""
+    if not path.isprintable():
+        path = "".join(ch if ch.isprintable() else "?" for ch in path)
     return path if len(path) <= PATH_WIDTH else "…" + path[-(PATH_WIDTH - 1) :]
 
 
