@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from toptui.sampling.smaps import _chunks, parse_smaps, read_smaps  # noqa: E402
+from toptui.sampling.smaps import CHUNK, _fill, _parse, read_smaps  # noqa: E402
 
 MAPPINGS = 5000
 TARGET_MS = 20.0
@@ -57,25 +57,28 @@ def measure(mappings: int = MAPPINGS) -> dict:
         child.stdout.readline()
         with open(f"/proc/{child.pid}/maps", "rb") as f:
             counted = f.read().count(b"\n")
-        read_smaps(child.pid, 0.0)  # warm-up
+        buf = bytearray(CHUNK)  # reused from read to read, as the monitor's reader does
+        path = f"/proc/{child.pid}/smaps"
+        read_smaps(child.pid, 0.0, buffer=buf)  # warm-up
         clock = time.thread_time
         reads: list[float] = []
         parses: list[float] = []
         for _ in range(REPEATS):
             t0 = clock()
-            r = read_smaps(child.pid, 0.0)
+            r = read_smaps(child.pid, 0.0, buffer=buf)
             reads.append((clock() - t0) * 1000)
         kernel: list[float] = []
         for _ in range(REPEATS):  # the kernel making the text, and reading it: no parsing
             t0 = clock()
-            data = b"".join(_chunks(f"/proc/{child.pid}/smaps"))
+            end, failed = _fill(path, buf)
             kernel.append((clock() - t0) * 1000)
+        assert failed is None
         for _ in range(REPEATS):
             t0 = clock()
-            parse_smaps(data)
+            _parse(buf, end, 0.0, frozenset(), "")
             parses.append((clock() - t0) * 1000)
         assert r.kinds is not None and not r.reason, r.reason
-        return {"mappings": counted, "parsed": len(r.mappings), "bytes": len(data),
+        return {"mappings": counted, "parsed": len(r.mappings), "bytes": end,
                 "read_ms": statistics.median(reads), "parse_ms": statistics.median(parses),
                 "kernel_ms": statistics.median(kernel),
                 "read_min_ms": min(reads)}  # fmt: skip

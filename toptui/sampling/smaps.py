@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from toptui.mapping_model import (
     ANON,
@@ -47,8 +47,10 @@ _KB = 1024
 # The largest inaccessible mapping taken for a thread's guard page: glibc's default guard is one
 # page, and programs that ask for more rarely ask for more than a few.
 GUARD_MAX = 64 * 1024
-# smaps is read in chunks of this many bytes (a large process's is megabytes).
+# smaps is read into a buffer of this many bytes at first, doubled as needed (a large process's
+# is megabytes); a reader keeps its buffer up to KEEP_BYTES.
 CHUNK = 1 << 20
+KEEP_BYTES = 8 << 20
 # Beyond this many bytes smaps is not read further: 65530 mappings (vm.max_map_count's default)
 # at ~1 KiB each, so a process cannot make toptui hold more.
 MAX_BYTES = 64 << 20
@@ -64,6 +66,8 @@ _BLOCK = re.compile(
 )
 # Mount tables kept (a set of device numbers each) for the processes whose smaps is read.
 MAX_MOUNT_TABLES = 64
+_PREFIX = b"VmFlags:\n"  # put before the text, so that the first block is found as the others
+_NEWLINE = ord("\n")
 _SHARED = ord("s")  # the fourth permission letter of a shared mapping
 _SHMEM_PREFIXES = (b"/dev/shm/", b"/SYSV", b"/memfd:", b"/dev/zero", b"[anon_shmem")
 
@@ -90,8 +94,20 @@ def kind_of(perms: bytes, dev: bytes, path: bytes, tmpfs: frozenset[tuple[int, i
 def parse_smaps(
     data: bytes, t: float = 0.0, tmpfs: frozenset[tuple[int, int]] = frozenset(), cut: str = ""
 ) -> SmapsReading:
-    """Rss by kind and per mapping from the text of /proc/PID/smaps (kernels with VmFlags: 3.8
-    and later).
+    """Rss by kind and per mapping from the text of /proc/PID/smaps (see :func:`_parse`)."""
+    buf = _PREFIX + data
+    return _parse(buf, len(buf), t, tmpfs, cut)
+
+
+def _parse(
+    buf: bytes | bytearray,
+    end: int,
+    t: float,
+    tmpfs: frozenset[tuple[int, int]],
+    cut: str,
+) -> SmapsReading:
+    """Rss by kind and per mapping from ``buf[:end]``: smaps' text after ``_PREFIX`` (kernels
+    with VmFlags: 3.8 and later).
 
     ``tmpfs`` holds the (major, minor) device numbers of the process's tmpfs mounts. A mapping
     whose header cannot be parsed is left out, and the reading says how many;
@@ -102,7 +118,7 @@ def parse_smaps(
     add = mappings.append
     stacks = 0
     guard_end = -1  # the end of the last mapping if it was a possible guard page, else -1
-    for start_hex, end_hex, perms, dev, path, rss_kb in _BLOCK.findall(b"VmFlags:\n" + data):
+    for start_hex, end_hex, perms, dev, path, rss_kb in _BLOCK.findall(buf, 0, end):
         size = int(rss_kb) * _KB
         start, end = int(start_hex, 16), int(end_hex, 16)
         if path:
@@ -122,7 +138,7 @@ def parse_smaps(
         kinds[kind] += size
         add(Mapping(start, end, label, kind, size))
     # Every block has one Rss line: those not matched above did not parse.
-    bad = data.count(b"\nRss:") + data.startswith(b"Rss:") - len(mappings)
+    bad = buf.count(b"\nRss:", 0, end) - len(mappings)
     reasons = []
     if bad > 0:
         reasons.append(
@@ -152,52 +168,77 @@ def tmpfs_devices(mountinfo: bytes) -> frozenset[tuple[int, int]]:
     return frozenset(found)
 
 
-def _chunks(path: str) -> Iterator[bytes]:
-    """The file in chunks; raises OSError from open or read."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = 0
-        while size < MAX_BYTES:
-            chunk = os.read(fd, CHUNK)
-            if not chunk:
-                return
-            size += len(chunk)
-            yield chunk
-    finally:
-        os.close(fd)
+def _fill(path: str, buf: bytearray) -> tuple[int, OSError | None]:
+    """Read the file into ``buf`` after ``_PREFIX`` (growing it as needed, up to MAX_BYTES of
+    text); returns where the text ends and the error that stopped the read, if one did. Opening
+    raises. One buffer reused from read to read: a fresh 3 MB string per read costs its page
+    faults and a copy each time."""
+    n = len(_PREFIX)
+    buf[:n] = _PREFIX
+    with open(path, "rb", buffering=0) as f:
+        try:
+            while n - len(_PREFIX) < MAX_BYTES:
+                if n == len(buf):
+                    buf.extend(bytes(len(buf)))
+                with memoryview(buf) as whole, whole[n:] as rest:
+                    got = f.readinto(rest)
+                if not got:
+                    break
+                n += got
+        except OSError as exc:
+            return n, exc
+    return n, None
 
 
 def read_smaps(
     pid: int,
     t: float,
     tmpfs: frozenset[tuple[int, int]] = frozenset(),
-    chunks: Callable[[str], Iterable[bytes]] = _chunks,
+    chunks: Callable[[str], Iterable[bytes]] | None = None,
+    buffer: bytearray | None = None,
 ) -> SmapsReading:
-    """One process's breakdown, or an absent or partial one with the reason: never raises."""
+    """One process's breakdown, or an absent or partial one with the reason: never raises.
+
+    ``buffer`` is reused for the text (KindsReader keeps one); ``chunks`` reads the file another
+    way (tests: a process killed between two reads)."""
     path = f"{PROC}/{pid}/smaps"
-    got: list[bytes] = []
-    cut = ""
+    buf = buffer if buffer is not None else bytearray(CHUNK)
+    failed: OSError | None = None
     try:
-        for chunk in chunks(path):
-            got.append(chunk)
+        if chunks is None:
+            end, failed = _fill(path, buf)
+        else:
+            got: list[bytes] = []
+            try:
+                for chunk in chunks(path):
+                    got.append(chunk)
+            except OSError as exc:
+                failed = exc
+            buf[:] = _PREFIX + b"".join(got)
+            end = len(buf)
     except PermissionError:
         return SmapsReading(t, None, reason=f"permission denied: {path} is readable by its "
                             "owner (or root) only", denied=True)  # fmt: skip
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
-        if not got:
+        return SmapsReading(t, None, reason="the process has exited")
+    except OSError as exc:
+        return SmapsReading(t, None, reason=f"{path} could not be read: {exc.strerror}")
+    empty = end == len(_PREFIX)
+    cut = ""
+    if isinstance(failed, FileNotFoundError | ProcessLookupError):
+        if empty:
             return SmapsReading(t, None, reason="the process has exited")
         cut = "the process exited during the read: later mappings are missing"
-    except OSError as exc:
-        if not got:
-            return SmapsReading(t, None, reason=f"{path} could not be read: {exc.strerror}")
-        cut = f"the read stopped early ({exc.strerror}): later mappings are missing"
-    data = b"".join(got)
-    if not cut and got and not data.endswith(b"\n"):
-        cut = "smaps ended mid-line (the process exited during the read)"
-    if not data and not cut:
+    elif failed is not None:
+        if empty:
+            return SmapsReading(t, None, reason=f"{path} could not be read: {failed.strerror}")
+        cut = f"the read stopped early ({failed.strerror}): later mappings are missing"
+    elif empty:
         # An empty smaps: a kernel thread or a process that has just exited (no memory).
         return SmapsReading(t, None, reason="no mappings (a kernel thread, or it has exited)")
-    return parse_smaps(data, t, tmpfs, cut)
+    elif buf[end - 1] != _NEWLINE:
+        cut = "smaps ended mid-line (the process exited during the read)"
+    return _parse(buf, end, t, tmpfs, cut)
 
 
 def read_tmpfs_devices(pid: int) -> frozenset[tuple[int, int]]:
@@ -250,6 +291,7 @@ class KindsReader:
 
     def __init__(self) -> None:
         self._tmpfs: dict[ProcKey, frozenset[tuple[int, int]]] = {}
+        self._buffer = bytearray(CHUNK)  # smaps' text, read after read (the sampler thread)
 
     def smaps(self, key: ProcKey, t: float) -> SmapsReading:
         tmpfs = self._tmpfs.get(key)
@@ -257,7 +299,10 @@ class KindsReader:
             if len(self._tmpfs) >= MAX_MOUNT_TABLES:
                 self._tmpfs.clear()  # bounded: read again for whoever comes next
             tmpfs = self._tmpfs[key] = read_tmpfs_devices(key[0])
-        return read_smaps(key[0], t, tmpfs)
+        reading = read_smaps(key[0], t, tmpfs, buffer=self._buffer)
+        if len(self._buffer) > KEEP_BYTES:
+            self._buffer = bytearray(CHUNK)  # bounded: a huge process's text is not kept
+        return reading
 
     def coarse(self, pid: int, t: float) -> CoarseSplit | None:
         return read_status_split(pid, t)
