@@ -58,7 +58,7 @@ async def test_the_detail_view_names_anonymous_memory_for_a_leak_of_written_byte
 
 def test_permission_denied_says_so_and_shows_the_coarse_split() -> None:
     kinds = KindsHistory()
-    reason = "permission denied: /proc/42/smaps is readable by its owner (or root) only"
+    reason = "permission denied: reading /proc/42/smaps needs the right to trace the process"
     kinds.record((42, 1), SmapsReading(1.0, None, reason=reason, denied=True))
     kinds.coarse((42, 1), CoarseSplit(0.0, 10 * MIB, 5 * MIB, 0, 0))
     kinds.coarse((42, 1), CoarseSplit(9.0, 90 * MIB, 5 * MIB, 0, 0))

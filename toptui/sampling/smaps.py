@@ -217,8 +217,8 @@ def read_smaps(
             buf[:] = _PREFIX + b"".join(got)
             end = len(buf)
     except PermissionError:
-        return SmapsReading(t, None, reason=f"permission denied: {path} is readable by its "
-                            "owner (or root) only", denied=True)  # fmt: skip
+        return SmapsReading(t, None, reason=f"permission denied: reading {path} needs the "
+                            "right to trace the process", denied=True)  # fmt: skip
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return SmapsReading(t, None, reason="the process has exited")
     except OSError as exc:

@@ -70,7 +70,7 @@ def render_kinds(
     if not series.kinds:
         out.append(f": no breakdown: {latest.reason}\n", style="yellow")
         if coarse is not None:
-            _coarse(out, coarse)
+            _coarse(out, coarse, pid)
         return out
     span = series.t[-1] - series.t[0]
     n = len(series.t)
@@ -106,9 +106,9 @@ def render_kinds(
     return out
 
 
-def _coarse(out: Text, coarse: tuple[CoarseSplit, CoarseSplit]) -> None:
+def _coarse(out: Text, coarse: tuple[CoarseSplit, CoarseSplit], pid: int) -> None:
     first, now = coarse
-    out.append(f"From /proc/PID/status: anonymous {fmt.compact_bytes(now.anon)}, file-backed "
+    out.append(f"From /proc/{pid}/status: anonymous {fmt.compact_bytes(now.anon)}, file-backed "
                f"{fmt.compact_bytes(now.file)}, shmem {fmt.compact_bytes(now.shmem)}, swap "
                f"{fmt.compact_bytes(now.swap)}\n")  # fmt: skip
     line = coarse_account(first, now)
