@@ -50,6 +50,15 @@ async def test_the_detail_view_names_anonymous_memory_for_a_leak_of_written_byte
             text = panel_text(app)
             assert "anonymous private" in text and "Mappings that grew most" in text
             assert "[anon]" in text
+            # Killed and not reaped (a zombie: the monitor forgets it at once), then reaped: the
+            # view keeps the last breakdown, as it keeps the last graph.
+            child.proc.kill()
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.exited_at is not None)
+            child.proc.wait(timeout=WAIT_S)
+            seen = app.frames_seen
+            await wait_for(pilot, lambda: app.frames_seen >= seen + 3)
+            assert "of the growth is anonymous memory" in panel_text(app)
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, DetailScreen))
             assert app.monitor.mappings_pids == frozenset()

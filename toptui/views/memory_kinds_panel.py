@@ -119,8 +119,13 @@ def _coarse(out: Text, coarse: tuple[CoarseSplit, CoarseSplit], pid: int) -> Non
 class MemoryKindsPanel(Static):
     """Shown under the detail view's facts; :meth:`show` once per frame."""
 
+    _shown = False  # a breakdown has been shown (kept once the process exits)
+    _reason = ""  # the verdict's reason naming the kind, as last shown
+
     def show(self, monitor: Monitor, key: ProcKey, proc: ProcSample | None) -> str:
         """Update from the monitor's history; returns the verdict's reason naming the kind."""
+        if proc is None and self._shown:
+            return self._reason  # exited: the last breakdown stays, as the graph does
         threads = proc.threads if proc is not None else 0
         if monitor.kinds_reader is None:  # a replay, or a test's source: nothing read live
             self.update(render_kinds(None, None, threads, live=False, pid=key[0]))
@@ -128,4 +133,6 @@ class MemoryKindsPanel(Static):
         kinds = monitor.kinds
         series = kinds.get(key)
         self.update(render_kinds(series, kinds.coarse_of(key), threads, pid=key[0]))
-        return growth_line(series)
+        self._shown = series is not None
+        self._reason = growth_line(series)
+        return self._reason
