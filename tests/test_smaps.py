@@ -253,6 +253,15 @@ def test_monitor_reads_the_shown_pid_every_tick_and_one_flagged_in_turn() -> Non
     reader.smaps_read.clear()
     monitor.ingest(Snapshot(8.0, 8.0, 1.0, SYSTEM, procs))
     assert reader.smaps_read == [10]
+    # A flagged process gone from the snapshot (its history and verdict still kept a while) is
+    # not read: its pid may already be another process's.
+    monitor.judge_budget_s = 1.0
+    monitor.mappings_pids = frozenset()
+    reader.smaps_read.clear()
+    for t in range(9, 13):
+        monitor.ingest(Snapshot(float(t), float(t), 1.0, SYSTEM, procs[:3]))
+    assert (13, 7) in monitor.verdicts
+    assert 13 not in reader.smaps_read and set(reader.smaps_read) == {11, 12}
 
 
 def test_monitor_reads_nothing_from_a_recording() -> None:

@@ -189,16 +189,19 @@ class Monitor:
             if split is not None:
                 self.kinds.coarse(key, split)
         shown = self.mappings_pids
-        alive = {p.key for p in snap.procs if p.state != "Z"}
-        for key in alive:
-            if key[0] in shown:
-                self.kinds.record(key, reader.smaps(key, t))
+        if shown:
+            for p in snap.procs:
+                if p.pid in shown and p.state != "Z":
+                    self.kinds.record(p.key, reader.smaps(p.key, t))
         if time.thread_time() >= self._judge_deadline:
             return  # the budget went on judging: the turn waits
-        flagged = sorted(
-            k for k, v in self.verdicts.items()
-            if v.verdict in FLAGGED and k in alive and k[0] not in shown
-        )  # fmt: skip
+        verdicts = self.verdicts.items()
+        flagged = [k for k, v in verdicts if v.verdict in FLAGGED and k[0] not in shown]
+        if not flagged:
+            return
+        # Alive in this snapshot only: an exited one's pid may already be another process's.
+        alive = {p.key for p in snap.procs if p.state != "Z"}
+        flagged = sorted(k for k in flagged if k in alive)
         if not flagged:
             return
         turn = self._kinds_turn
