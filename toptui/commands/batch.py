@@ -262,6 +262,8 @@ def run_batch(
     if opts.mappings and opts.pids:
         monitor.mappings_pids = opts.pids  # their smaps every iteration
         to_json.kinds = monitor.kinds
+    else:
+        monitor.kinds_reader = None  # nothing here would show a breakdown: none is read
 
     def publish(frame: Frame) -> None:
         nonlocal record_error_shown
