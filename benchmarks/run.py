@@ -195,6 +195,17 @@ def lighter_than_top(seconds: float = 60.0) -> None:
         report(row.label, row.value, row.ratio, row.target, row.detail)
 
 
+def smaps_cost() -> None:
+    """Issue 17: smaps of a process with 5000 small touched mappings, read and summed by kind."""
+    import smaps
+
+    r = smaps.measure()
+    report(f"smaps read + summed by kind, {r['mappings']} mappings", f"{r['read_ms']:6.2f} ms CPU",
+           r["read_ms"] / smaps.TARGET_MS, f"<= {smaps.TARGET_MS:.0f} ms",
+           f"kernel making and copying {r['bytes'] / 1e6:.1f} MB of text {r['kernel_ms']:.2f} ms, "
+           f"parsing {r['parse_ms']:.2f} ms")  # fmt: skip
+
+
 def main() -> int:
     if shutil.which("top") is None:
         print("top is not installed: nothing to compare with", file=sys.stderr)
@@ -208,6 +219,7 @@ def main() -> int:
     print(f"toptui bench: {os.cpu_count()} CPUs, {top_version()}; ratios: measured / target "
           f"(sampling: toptui / top in this run)", flush=True)  # fmt: skip
     t0 = time.monotonic()
+    smaps_cost()
     for n in PROCESS_COUNTS:
         with IdleProcesses(total=n):
             sampling(n)

@@ -131,3 +131,25 @@ def to_devnull(stream: IO[str] | None) -> IO[str] | None:
         os.dup2(null, fd)
         os.close(null)
     return stream
+
+
+def add_mappings_flag(p: argparse.ArgumentParser) -> None:
+    """``--mappings``: batch JSON adds each chosen process's resident bytes by kind (issue 17)."""
+    p.add_argument(
+        "--mappings",
+        action="store_true",
+        help="batch JSON with -p: add each process's resident bytes by kind of memory (heap, "
+        "anonymous, file-backed, shmem, stacks; from /proc/PID/smaps)",
+    )
+
+
+def mappings_misuse(args: argparse.Namespace) -> str | None:
+    """Why ``--mappings`` cannot apply here, or None: smaps is costly, so it is read for the
+    processes named with -p only, and only batch JSON has a place for it."""
+    if not getattr(args, "mappings", False):
+        return None
+    if not (args.batch and args.format == "json"):
+        return "--mappings is for batch JSON (-b --format json -p PID); the detail view shows it"
+    if not args.pid:
+        return "--mappings needs -p PID: smaps is read for the chosen processes only"
+    return None

@@ -15,14 +15,17 @@ from typing import TextIO
 
 from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.analysis.memory_kinds import account
 from toptui.engine.monitor import Frame, Monitor, SnapshotSink, judge_every_for
 from toptui.engine.runner import Runner, Stopper
+from toptui.mapping_model import KINDS
 from toptui.model import ProcSample
 from toptui.render.columns import RowContext, header_line, row_line, sort_rows
 from toptui.render.rows import Narrowing
 from toptui.render.summary import summary_lines
 from toptui.sampling.sampler import Sampler
 from toptui.store.history import History
+from toptui.store.kinds import KindsHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class BatchOptions:
     history_s: float = 3600.0
     per_cpu: bool = False  # -1: a %Cpu line per CPU, as top -1
     families: bool = False  # --families: judge families, and list them in JSON
+    mappings: bool = False  # --mappings: the -p processes' resident bytes by kind, in JSON
 
 
 # A process names itself (comm, argv): a newline, tab or escape sequence in it must not reach the
@@ -131,6 +135,8 @@ class JsonFrames:
     def __init__(self, ensure_ascii: bool = False) -> None:
         self.ensure_ascii = ensure_ascii  # for an output that cannot take UTF-8 (still JSON)
         self._rows: dict[int, tuple[ProcSample, str]] = {}
+        # --mappings: each process's resident bytes by kind, when read (see mappings_json).
+        self.kinds: KindsHistory | None = None
 
     def _dumps(self, obj: object) -> str:
         return json.dumps(obj, separators=self._SEPARATORS, ensure_ascii=self.ensure_ascii)
@@ -175,12 +181,39 @@ class JsonFrames:
                 kept = (p, self._dumps(process_fields(p))[:-1] + ',"growth":')
             rows[id(p)] = kept
             samples = len(history.get(p.key) or ())
-            parts.append(f"{kept[1]}{self._growth(verdicts.get(p.key), samples, available)}}}")
+            extra = self._kinds(p) if self.kinds is not None else ""
+            growth = self._growth(verdicts.get(p.key), samples, available)
+            parts.append(f"{kept[1]}{growth}{extra}}}")
         self._rows = rows
         families = ""
         if frame.families is not None:
             families = f',"families":{self._dumps(families_json(frame, procs))}'
         return f'{head[:-1]},"processes":[{",".join(parts)}]{families}}}'
+
+    def _kinds(self, p: ProcSample) -> str:
+        found = mappings_json(self.kinds, p) if self.kinds is not None else None
+        return "" if found is None else f',"mappings":{self._dumps(found)}'
+
+
+def mappings_json(kinds: KindsHistory, p: ProcSample) -> dict | None:
+    """``--mappings``: resident bytes by kind from the process's latest smaps reading, thread
+    stacks told apart, and the kind that accounts for the growth since first read; a
+    ``reason`` when the breakdown is partial or absent. None when it was never read."""
+    series = kinds.get(p.key)
+    if series is None:
+        return None
+    latest = series.latest
+    out: dict = {}
+    if latest.kinds is not None:
+        out = dict(zip(KINDS, latest.kinds, strict=True))
+        out["thread_stacks"] = latest.thread_stacks
+    if latest.reason:
+        out["reason"] = latest.reason
+    if len(series.kinds) >= 2:
+        found = account(series.kinds[0], series.kinds[-1])
+        if found is not None:
+            out["growing"] = {"kind": KINDS[found.kind], "share": round(found.share, 3)}
+    return out
 
 
 def frame_json(
@@ -226,6 +259,11 @@ def run_batch(
     record_error_shown = False
     encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
     to_json = JsonFrames(ensure_ascii=encoding != "utf8")
+    if opts.mappings and opts.pids:
+        monitor.mappings_pids = opts.pids  # their smaps every iteration
+        to_json.kinds = monitor.kinds
+    else:
+        monitor.kinds_reader = None  # nothing here would show a breakdown: none is read
 
     def publish(frame: Frame) -> None:
         nonlocal record_error_shown

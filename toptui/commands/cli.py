@@ -22,7 +22,9 @@ from toptui.commands.arguments import (
     DEFAULT_DELAY_S,
     MAX_HISTORY_S,
     OneLineParser,
+    add_mappings_flag,
     known_user,
+    mappings_misuse,
     missing_pids,
     pid_list,
     positive_int,
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="batch JSON: also judge each process with its descendants, and list the growing "
         "families (the screen's F)",
     )
+    add_mappings_flag(p)
     p.add_argument(
         "--record",
         metavar="FILE",
@@ -219,6 +222,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("-n only applies to batch mode (-b)")
     if args.families and not (args.batch and args.format == "json"):
         raise UsageError("--families is for batch JSON (-b --format json); on the screen press F")
+    if why := mappings_misuse(args):
+        raise UsageError(why)
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.batch:
@@ -278,6 +283,7 @@ def _run_batch(
         history_s=args.history,
         per_cpu=args.per_cpu,
         families=args.families,
+        mappings=args.mappings,
     )
     monitor = Monitor(
         sampler,

@@ -34,6 +34,7 @@ from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
+from toptui.mapping_model import CoarseSplit, SmapsReading
 from toptui.model import (
     CpuStates,
     MemoryStats,
@@ -44,8 +45,10 @@ from toptui.model import (
     TaskCounts,
 )
 from toptui.store.history import History
+from toptui.store.kinds import KindsHistory
 
 NO_LEAK = "no_leak"
+FLAGGED = ("leak", "rising")  # verdicts whose process has its smaps read in turn (issue 17)
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
 # is below this holds nothing for it to find.
 QUIET_BYTES = 256 * 1024
@@ -80,6 +83,16 @@ class Frame:
         found = [(k, v) for k, v in self.verdicts.items() if v.verdict == "leak" and k in alive]
         found.sort(key=lambda kv: kv[1].rate_bytes_per_s, reverse=True)
         return found
+
+
+class KindsSource(Protocol):
+    """Where the breakdown by kind comes from: sampling/smaps.py's KindsReader, or a test's."""
+
+    def smaps(self, key: ProcKey, t: float) -> SmapsReading: ...
+
+    def coarse(self, pid: int, t: float) -> CoarseSplit | None: ...
+
+    def forget(self, key: ProcKey) -> None: ...
 
 
 class SnapshotSink(Protocol):
@@ -127,6 +140,17 @@ class Monitor:
         self.own_pid = os.getpid() if getattr(self.sampler, "live", False) else None
         self._started: float | None = None
         self._family_judge: FamilyJudge | None = None  # see "Families" below
+        # Which memory grows (issue 17), read live only: see _read_kinds.
+        self.kinds = KindsHistory()
+        self.mappings_pids: frozenset[int] = frozenset()  # smaps read every tick (detail view)
+        self.kinds_reader: KindsSource | None = None
+        if self.own_pid is not None:
+            from toptui.sampling.smaps import KindsReader
+
+            self.kinds_reader = KindsReader()
+        self._kinds_turn: ProcKey | None = None  # the flagged process whose smaps was read last
+        self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
+        self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
@@ -144,9 +168,46 @@ class Monitor:
         self.history.ingest(snap)
         self.tick += 1
         self._judge_due(snap, set(urgent))
+        self._read_kinds(snap)
         frame = Frame(snap, dict(self.verdicts), self.tick, self._judge_families(snap))
         self.last = frame
         return frame
+
+    # -- Which memory grows (issue 17) --------------------------------------------------------
+
+    def _read_kinds(self, snap: Snapshot) -> None:
+        """The coarse split of each process judged in full this tick (so at most once per
+        judging period), smaps of the ``mappings_pids`` every tick, and of one flagged process
+        (leak or rising) in turn while this tick's judging budget lasts."""
+        reader = self.kinds_reader
+        fresh, self._fresh = self._fresh, []
+        if reader is None:
+            return
+        t = snap.t_mono
+        for key in fresh:
+            split = reader.coarse(key[0], t)
+            if split is not None:
+                self.kinds.coarse(key, split)
+        shown = self.mappings_pids
+        if shown:
+            for p in snap.procs:
+                if p.pid in shown and p.state != "Z":
+                    self.kinds.record(p.key, reader.smaps(p.key, t))
+        if time.thread_time() >= self._judge_deadline:
+            return  # the budget went on judging: the turn waits
+        verdicts = self.verdicts.items()
+        flagged = [k for k, v in verdicts if v.verdict in FLAGGED and k[0] not in shown]
+        if not flagged:
+            return
+        # Alive in this snapshot only: an exited one's pid may already be another process's.
+        alive = {p.key for p in snap.procs if p.state != "Z"}
+        flagged = sorted(k for k in flagged if k in alive)
+        if not flagged:
+            return
+        turn = self._kinds_turn
+        key = next((k for k in flagged if turn is None or k > turn), flagged[0])
+        self._kinds_turn = key
+        self.kinds.record(key, reader.smaps(key, t))
 
     # -- Families: a process and its descendants judged as one, only while switched on ----------
 
@@ -190,6 +251,8 @@ class Monitor:
         else:
             raw = judge(t, res, available_bytes=available)
         self.judged += 1
+        if latest:
+            self._fresh.append(key)
         if max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
         else:
@@ -249,6 +312,9 @@ class Monitor:
         self._states.pop(key, None)
         self._due_at.pop(key, None)
         self._quiet.discard(key)
+        self.kinds.forget(key)
+        if self.kinds_reader is not None:
+            self.kinds_reader.forget(key)
 
     def _judge_due(self, snap: Snapshot, urgent: set[ProcKey]) -> None:
         """Judge every process whose judgement is due, in sample-time order, within the budget.
@@ -295,7 +361,7 @@ class Monitor:
                 due.append((0 if key in urgent else 1, at, key))
         due.sort()
         clock = time.thread_time
-        deadline = clock() + self.judge_budget_s
+        deadline = self._judge_deadline = clock() + self.judge_budget_s
         full = 0
         pinned = self._pinned
         for urgency, at, key in due:

@@ -19,6 +19,7 @@ from toptui.store.history import History, Series
 from toptui.views import process_actions
 from toptui.views.growth_plot import GrowthPlot
 from toptui.views.key_footer import KeyFooter
+from toptui.views.memory_kinds_panel import MemoryKindsPanel
 
 # top's S column in words (proc(5)): a top user reads "running" as R only.
 _STATES = {
@@ -104,6 +105,7 @@ class DetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
         yield Static(id="detail-facts")
+        yield MemoryKindsPanel()
         yield GrowthPlot(id="detail-plot")
         yield KeyFooter()
 
@@ -145,8 +147,17 @@ class DetailScreen(Screen):
         title_w.update(title)
         available = float(frame.snapshot.system.memory.available)
         facts = describe(series, proc, verdict, available)
+        kind = self.query_one(MemoryKindsPanel).show(self.app.monitor, self.key, proc)
+        if kind and verdict is not None and verdict.verdict in ("leak", "rising"):
+            facts.append(f"  • {kind}\n")  # the verdict's reasons name the kind (issue 17)
         facts_w.update(facts)
         plot.show(series)  # after an exit, the last graph as it was
+
+    def on_mount(self) -> None:
+        self.app.monitor.mappings_pids = frozenset({self.key[0]})  # smaps read while shown
+
+    def on_unmount(self) -> None:
+        self.app.monitor.mappings_pids = frozenset()
 
     def action_kill(self) -> None:
         if self.exited_at is not None or self.last_proc is None:
