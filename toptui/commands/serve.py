@@ -476,6 +476,7 @@ def serve(config: Config, stop: threading.Event) -> int:
         history_s=config.history_s,
         judge_every_s=judge_every_for(config.delay_s),
     )
+    monitor.kinds_reader = None  # /metrics has no per-kind figures: no smaps is read for them
     sampling = Sampling(monitor.step, config.delay_s, collector, stop)
     http = threading.Thread(target=server.serve_forever, name="toptui-http", daemon=True)
     http.start()
