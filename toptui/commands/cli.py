@@ -22,6 +22,7 @@ from toptui.commands.arguments import (
     DEFAULT_DELAY_S,
     MAX_HISTORY_S,
     OneLineParser,
+    add_state_options,
     known_user,
     missing_pids,
     pid_list,
@@ -36,6 +37,7 @@ from toptui.render.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from textual.app import App
 
+    from toptui.engine.monitor import Monitor
     from toptui.model import Snapshot
     from toptui.sampling.replay import ReplaySampler
     from toptui.store.recording import Recorder
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replay", metavar="FILE", help="play a recording back on the screen (Z pauses, . steps)"
     )
+    add_state_options(p, writes=False)
     p.add_argument("-V", "--version", action="version", version=f"toptui {__version__}")
     return p  # fmt: skip
 
@@ -221,6 +224,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--families is for batch JSON (-b --format json); on the screen press F")
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
+    if args.no_state and args.state_dir is not None:
+        raise UsageError("--state-dir and --no-state do not go together")
     if args.batch:
         # Opened before the stop signals are held: opening can block (a FIFO with no reader)
         # and Ctrl+C must still end that. From then on a stop signal ends the run after a whole
@@ -407,9 +412,22 @@ def _run_screen(
         recorder=recorder,
         replay=replay,
     )
+    if replay is None and not args.no_state:
+        _start_from_store(app.monitor, args.state_dir)
     _exit_on_signals_until_mounted(app)
     app.run()
     return app.return_code or 0
+
+
+def _start_from_store(monitor: Monitor, state_dir: str | None) -> None:
+    """The screen starts from toptui serve's history of this boot, when there is one: read in the
+    sampling thread with the first snapshot, so the screen starts meanwhile."""
+    from toptui.engine.state import lazy_store, state_dirs
+
+    def warn(line: str) -> None:
+        monitor.record_error = line  # shown once on the screen, as a recording's failure is
+
+    monitor.preload = lazy_store(state_dirs(state_dir), warn)
 
 
 def _check_terminal() -> None:

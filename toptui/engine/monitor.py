@@ -22,13 +22,15 @@ Judging every process on every tick would cost O(processes × history), so:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice, pairwise
-from typing import Protocol
+from typing import Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
@@ -43,7 +45,7 @@ from toptui.model import (
     SystemStats,
     TaskCounts,
 )
-from toptui.store.history import History
+from toptui.store.history import History, HistoryDump, restore_history
 
 NO_LEAK = "no_leak"
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
@@ -88,6 +90,50 @@ class SnapshotSink(Protocol):
     def record(self, snap: Snapshot) -> None: ...
 
 
+@dataclass(slots=True)
+class Preload:
+    """History to start from (a store's checkpoint, see toptui.store.state_store): restored
+    before the first snapshot is ingested, for the processes alive in it only.
+
+    ``states`` are :meth:`Monitor.export_states` entries; ``tail`` gives, once asked with the first
+    snapshot, the snapshots taken after the checkpoint (keyed as that snapshot's processes)."""
+
+    history: HistoryDump
+    states: dict[ProcKey, dict[str, Any]]
+    tail: Callable[[Snapshot], Iterable[Snapshot]] | None = None
+    restored: int = 0  # filled in: processes whose history was restored
+    replayed: int = 0  # filled in: snapshots of the tail ingested
+
+
+def _verdict_to_json(v: GrowthVerdict | None) -> dict[str, Any] | None:
+    return None if v is None else dataclasses.asdict(v)
+
+
+def _verdict_from_json(d: dict[str, Any] | None) -> GrowthVerdict | None:
+    if d is None:
+        return None
+    return GrowthVerdict(**{**d, "reasons": tuple(d["reasons"])})
+
+
+def _state_to_json(s: VerdictState) -> dict[str, Any]:
+    out = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+    out["last_leak"] = _verdict_to_json(s.last_leak)
+    out["_window"] = None if s._window is None else [list(p) for p in s._window]
+    return out
+
+
+def _state_from_json(d: dict[str, Any]) -> VerdictState:
+    known = {f.name for f in dataclasses.fields(VerdictState)}
+    d = {k: v for k, v in d.items() if k in known}  # a later version's fields are ignored
+    s = VerdictState(**d)
+    s.last_leak = _verdict_from_json(d.get("last_leak"))
+    if s.cleared is not None:
+        s.cleared = (float(s.cleared[0]), str(s.cleared[1]))
+    window = d.get("_window")
+    s._window = None if window is None else deque((float(a), float(b)) for a, b in window)
+    return s
+
+
 class Monitor:
     """Owns a source, the history and the latest verdicts; call :meth:`step` once per tick."""
 
@@ -127,11 +173,66 @@ class Monitor:
         self.own_pid = os.getpid() if getattr(self.sampler, "live", False) else None
         self._started: float | None = None
         self._family_judge: FamilyJudge | None = None  # see "Families" below
+        # History to start from, restored with the first snapshot (see Preload), or what finds
+        # it then (so a store is read in the sampling thread, beside the screen's start); None
+        # after.
+        self.preload: Preload | Callable[[], Preload | None] | None = None
+        self.restored: Preload | None = None  # the preload once restored (how much it gave)
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
         snap = self.sampler.sample()
+        if self.preload is not None:
+            self._restore(snap)
         return self.ingest(snap, urgent)
+
+    # -- a store's history to start from, and what goes into one --------------------------------
+
+    def export_states(self) -> dict[ProcKey, dict[str, Any]]:
+        """Per process: its verdict state, shown verdict and next judgement, as plain JSON, so a
+        reader of the store shows the verdict without judging an hour of history again."""
+        out: dict[ProcKey, dict[str, Any]] = {}
+        for key, state in list(self._states.items()):
+            out[key] = {
+                "state": _state_to_json(state),
+                "verdict": _verdict_to_json(self.verdicts.get(key)),
+                "due_at": self._due_at.get(key),
+                "quiet": key in self._quiet,
+            }
+        return out
+
+    def _restore(self, snap: Snapshot) -> None:
+        """Start from the preloaded history: the processes alive in ``snap`` (same pid and start
+        time) get their history, verdict state and verdict back before ``snap`` is ingested."""
+        pre, self.preload = self.preload, None
+        if callable(pre):
+            pre = pre()
+        if pre is None or self.history.keys():
+            return  # already sampling: too late to start from a store
+        alive = {p.key for p in snap.procs if p.state != "Z"}
+        pre.restored = restore_history(self.history, pre.history, alive)
+        for key, entry in pre.states.items():
+            if key not in alive or key not in self.history:
+                continue
+            try:
+                state = _state_from_json(entry["state"])
+                verdict = _verdict_from_json(entry.get("verdict"))
+            except (KeyError, TypeError, ValueError):
+                continue  # judged afresh
+            self._states[key] = state
+            if verdict is not None:
+                self.verdicts[key] = verdict
+            due = entry.get("due_at")
+            if isinstance(due, (int, float)):
+                self._due_at[key] = float(due)
+            if entry.get("quiet"):
+                self._quiet.add(key)
+        if pre.tail is not None:
+            for tail_snap in pre.tail(snap):
+                if tail_snap.t_mono < snap.t_mono:
+                    self.history.ingest(tail_snap)
+                    pre.replayed += 1
+        self.restored = pre
 
     def ingest(self, snap: Snapshot, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Record an already-taken snapshot (used by step, replays and tests)."""

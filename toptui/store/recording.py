@@ -7,11 +7,11 @@ columns it knows and ignores the others, so a newer file still reads. Format 2 h
 column, format 1 (written before toptui kept parent pids) no ``ppid`` either; both are still read
 (swap 0, parents unknown), and a recording is always appended to in its own format. The same
 format is the rolling store of ``toptui serve`` (:mod:`toptui.store.state_store`): a directory of
-recordings, one per minute, which :class:`RecordingReader` reads as one. The file is only ever appended to, and each
-tick's rows go out in one ``os.write`` of complete lines, so an interrupted toptui leaves whole
-ticks behind; a reader drops an incomplete last line (a crash or a full disk mid-write) rather than
-failing. A reader takes bytes that are not UTF-8 (a hand-made file) as U+FFFD, as the sampler
-does with a process name. See docs/recording.md.
+recordings, one per minute, which :class:`RecordingReader` reads as one. The file is only ever
+appended to, and each tick's rows go out in one ``os.write`` of complete lines, so an interrupted
+toptui leaves whole ticks behind; a reader drops an incomplete last line (a crash or a full disk
+mid-write) rather than failing. A reader takes bytes that are not UTF-8 (a hand-made file) as
+U+FFFD, as the sampler does with a process name. See docs/recording.md.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import csv
 import errno
 import gzip
 import io
-import zlib
 import math
 import os
 import stat
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -145,8 +145,14 @@ def store_segments(directory: str) -> list[str]:
     except OSError as exc:
         raise RecordingError(directory, f"cannot read {directory}: {_describe(exc)}",
                              exc.errno) from None  # fmt: skip
-    found = sorted((start, name) for name in names if (start := segment_start(name)) is not None)
-    return [os.path.join(directory, name) for _, name in found]
+    found: dict[int, str] = {}
+    for name in names:
+        start = segment_start(name)
+        # A crash between compressing a segment and removing the plain one leaves both: the
+        # compressed one is whole (it was renamed into place once written), so it is read.
+        if start is not None and not found.get(start, "").endswith(".gz"):
+            found[start] = name
+    return [os.path.join(directory, found[start]) for start in sorted(found)]
 
 
 class Recorder:
@@ -478,6 +484,32 @@ class RecordingReader:
             group.append(r)
         if group:
             yield t, group
+
+
+def rows_after(path: str, offset: int) -> Iterator[Row]:
+    """The rows of one store segment from byte ``offset`` of its plain text on (a line start, as
+    a checkpoint notes it); a torn last line is skipped. ``path`` may since have been compressed
+    (``path.gz``)."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        path += ".gz"
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            first = f.readline()
+            columns = tuple(first.decode(_ENCODING, _READ_ERRORS).strip().split(","))
+            header = columns if format_of(columns) is not None else HEADER
+            f.seek(max(offset, len(first)))
+            data = f.read()
+    except (OSError, EOFError, zlib.error):
+        return
+    end = data.rfind(b"\n")
+    text = data[: end + 1].decode(_ENCODING, _READ_ERRORS)
+    try:
+        for n, row in enumerate(csv.reader(io.StringIO(text, newline=""), strict=True), 1):
+            if row and row[0] != "time":
+                yield _parse(row, path, n, header)
+    except (csv.Error, RecordingFormatError):
+        return  # damaged: what was read stays, the screen samples on for itself
 
 
 @dataclass(slots=True)
