@@ -5,14 +5,17 @@ Everything a fixture starts, it ends (by pid or process group) at teardown, pass
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
 import select
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
@@ -29,6 +32,11 @@ LINUX = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
 # The folder beside the checkout that holds the labelled traces (CI lays a copy there).
 SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+# toptui serve keeps its store in $XDG_STATE_HOME/toptui and the screen starts from it: tests
+# (and the toptui processes they start) get a state directory of their own, never the user's.
+_STATE_HOME = tempfile.mkdtemp(prefix="toptui-test-state-")
+os.environ["XDG_STATE_HOME"] = _STATE_HOME
+atexit.register(shutil.rmtree, _STATE_HOME, True)
 
 
 # -- tests that need ../shared ---------------------------------------------------------------

@@ -91,11 +91,10 @@ class StoreKeeper:
 
     def close(self) -> None:
         """On SIGTERM/SIGINT: the last checkpoint, the segment durable and compressed."""
-        if self.failing:
-            return
         try:
-            self.checkpoint()
-            self.writer.close()
+            if not self.failing:
+                self.checkpoint()
+            self.writer.release()
         except StoreError as exc:
             self.warn(str(exc))
 

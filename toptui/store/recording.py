@@ -410,6 +410,10 @@ class RecordingReader:
             raise RecordingError(self.path, "is a directory, not a toptui store (no history-*.csv "
                                  "in it)", errno.EISDIR)  # fmt: skip
         for seg in segments:
+            if not seg.endswith(".gz") and not os.path.exists(seg):
+                seg += ".gz"  # compressed since it was listed (serve rotated it meanwhile)
+            if not os.path.exists(seg):
+                continue  # pruned since it was listed: older than the history kept
             opener = gzip.open if seg.endswith(".gz") else open
             with opener(seg, "rt", encoding=_ENCODING, errors=_READ_ERRORS, newline="") as f:
                 self.truncated_line = None

@@ -21,6 +21,7 @@ A store is a directory (``$XDG_STATE_HOME/toptui``, ``/var/lib/toptui`` for the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import json
 import os
@@ -53,6 +54,7 @@ ROTATE_S = 60.0  # a segment's span: fsync'd, compressed and pruned this often
 # newest segment on top of it (about 30k rows for 2000 processes at 1 s).
 CHECKPOINT_S = 15.0
 CHECKPOINT = "checkpoint"
+LOCK = "lock"  # held (flock) by the one toptui serve writing the store
 _MAGIC = f"toptui-checkpoint {FORMAT}\n".encode()
 _LEN = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
@@ -312,6 +314,7 @@ class StoreWriter:
             os.makedirs(directory, mode=_DIR_MODE, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot make the state directory {directory}: {_why(exc)}") from None
+        self._lock = _lock(directory)
         self._recorder: Recorder | None = None
         self._segment = ""
         self._opened_at = 0.0  # wall time the current segment began
@@ -368,6 +371,15 @@ class StoreWriter:
             rec.close()
         _compress(self._segment)
 
+    def release(self) -> None:
+        """Closed, and the directory left to another writer."""
+        try:
+            self.close()
+        finally:
+            fd, self._lock = self._lock, -1
+            if fd >= 0:
+                os.close(fd)
+
     def prune(self, now: float) -> None:
         """Delete the segments all of whose rows are older than ``history_s`` (a segment's rows
         end where the next one starts)."""
@@ -378,7 +390,7 @@ class StoreWriter:
         cutoff = (now - self.history_s) * 1000
         for seg, nxt in pairwise(segments):
             start = segment_start(os.path.basename(nxt))
-            if start is not None and start < cutoff:
+            if start is not None and start <= cutoff:
                 with contextlib.suppress(OSError):
                     os.unlink(seg)
 
@@ -388,6 +400,22 @@ class StoreWriter:
             for seg in store_segments(self.directory):
                 if seg.endswith(".csv"):
                     _compress(seg)
+
+
+def _lock(directory: str) -> int:
+    """The store's lock, held until closed: two services writing one store would interleave."""
+    path = os.path.join(directory, LOCK)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot write in {directory}: {_why(exc)}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        why = f"the store in {directory} is being written by another toptui serve"
+        raise StoreError(why) from None
+    return fd
 
 
 def _compress(path: str) -> None:
