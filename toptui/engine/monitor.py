@@ -45,7 +45,7 @@ from toptui.model import (
     SystemStats,
     TaskCounts,
 )
-from toptui.store.history import History, HistoryDump, restore_history
+from toptui.store.history import History, HistoryDump, Sample, restore_history
 
 NO_LEAK = "no_leak"
 # Well under the detector's minimum growth (1 MiB and 1% of the process): a window whose RES range
@@ -96,11 +96,12 @@ class Preload:
     before the first snapshot is ingested, for the processes alive in it only.
 
     ``states`` are :meth:`Monitor.export_states` entries; ``tail`` gives, once asked with the first
-    snapshot, the snapshots taken after the checkpoint (keyed as that snapshot's processes)."""
+    snapshot, the samples taken after the checkpoint, per tick (time, samples keyed as that
+    snapshot's processes)."""
 
     history: HistoryDump
     states: dict[ProcKey, dict[str, Any]]
-    tail: Callable[[Snapshot], Iterable[Snapshot]] | None = None
+    tail: Callable[[Snapshot], Iterable[tuple[float, Iterable[Sample]]]] | None = None
     restored: int = 0  # filled in: processes whose history was restored
     replayed: int = 0  # filled in: snapshots of the tail ingested
 
@@ -228,9 +229,9 @@ class Monitor:
             if entry.get("quiet"):
                 self._quiet.add(key)
         if pre.tail is not None:
-            for tail_snap in pre.tail(snap):
-                if tail_snap.t_mono < snap.t_mono:
-                    self.history.ingest(tail_snap)
+            for t, samples in pre.tail(snap):
+                if t < snap.t_mono:
+                    self.history.ingest_samples(t, samples)
                     pre.replayed += 1
         self.restored = pre
 

@@ -23,11 +23,12 @@ from toptui.store.state_store import (
     Checkpoint,
     StoreError,  # re-exported: what StoreKeeper raises
     StoreWriter,
+    TailSample,
     boot_id,
     default_state_dir,
     find_store,
     now_offset,
-    tail_snapshots,
+    tail_samples,
     write_checkpoint,
 )
 
@@ -124,8 +125,8 @@ def load_store(dirs: list[str]) -> tuple[Preload | None, str | None, list[str]]:
     if directory is None or cp is None:
         return None, None, notes
 
-    def tail(now: Snapshot) -> Iterator[Snapshot]:
-        return tail_snapshots(directory, cp, now)
+    def tail(now: Snapshot) -> Iterator[tuple[float, list[TailSample]]]:
+        return tail_samples(directory, cp, now)
 
     return Preload(cp.history, cp.states, tail), directory, notes
 

@@ -31,10 +31,11 @@ import sys
 import threading
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from toptui.model import ProcKey, ProcSample, Snapshot
+from toptui.model import ProcKey, Snapshot
 
 PAGE = 4096
 _MAX_PAGES = 2**32 - 1
@@ -58,6 +59,27 @@ _B = 9
 _RES_EXACT = 1 << 14  # RES changed at most once in the block: expanded to every sample on reading
 _ALL_EXACT = 1 << 15  # ... and SHR, VIRT and CPU were constant: the whole block is exact
 _COUNT = (1 << 14) - 1  # a merged run of identical exact blocks holds up to this many samples
+
+
+class Sample(Protocol):
+    """What the history reads of a sample: a ProcSample's fields of these names."""
+
+    @property
+    def key(self) -> ProcKey: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def res(self) -> int: ...
+    @property
+    def shr(self) -> int: ...
+    @property
+    def virt(self) -> int: ...
+    @property
+    def swap(self) -> int: ...
+    @property
+    def cpu_percent(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +187,7 @@ class ProcHistory:
         self._last_change = -1  # tick of the latest sample whose RES differed from the one before
         self._last_tick = -2
         self._limit = _R * 2 * block  # recent words at which to try summarising
-        self._prev: ProcSample | None = None  # the latest sample and its stored values: the
+        self._prev: Sample | None = None  # the latest sample and its stored values: the
         self._vals = (0, 0, 0, 0)  # sampler hands over the same object for an unchanged process
         # RES range (pages) of the blocks and of the recent samples, kept as they change, so the
         # scheduler's "is it quiet?" costs nothing. A value equal to the one before is not
@@ -185,7 +207,7 @@ class ProcHistory:
         """Bytes of this history's arrays, allocation included (what grows with time)."""
         return sys.getsizeof(self._recent) + sys.getsizeof(self._blocks)
 
-    def _values(self, p: ProcSample) -> tuple[int, int, int, int]:
+    def _values(self, p: Sample) -> tuple[int, int, int, int]:
         """RES, SHR, VIRT in pages and CPU in tenths, as stored; noted as the latest sample's."""
         # RES as the detector judges it: plus swap, so a leak pushed out to swap stays a leak.
         res, shr, virt = (p.res + p.swap) // PAGE, p.shr // PAGE, p.virt // PAGE
@@ -478,14 +500,17 @@ class History:
 
         A snapshot not later than the previous one is ignored: times must stay increasing.
         """
-        t = snap.t_mono
+        self.ingest_samples(snap.t_mono, snap.procs)
+
+    def ingest_samples(self, t: float, samples: Iterable[Sample]) -> None:
+        """:meth:`ingest` of samples taken at ``t``: ProcSamples, or a store's lighter rows."""
         with self._lock:
             if self._tl.tick >= 0 and t <= self.now:
                 return
             self.now = t
             tick = self._tl.push(t)
             procs = self._procs
-            for p in snap.procs:
+            for p in samples:
                 if p.state == "Z":
                     # A zombie has exited: its RES of 0 is no measurement of the process's
                     # memory, and as a last sample it would read as all memory freed.

@@ -32,9 +32,9 @@ import time
 import zlib
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from toptui.model import ProcKey, Snapshot
 from toptui.store.history import Baseline, HistoryDump, ProcDump
@@ -43,7 +43,6 @@ from toptui.store.recording import (
     SEGMENT_PREFIX,
     Recorder,
     RecordingError,
-    Row,
     rows_after,
     segment_start,
     store_segments,
@@ -51,8 +50,8 @@ from toptui.store.recording import (
 
 ROTATE_S = 60.0  # a segment's span: fsync'd, compressed and pruned this often
 # The checkpoint is rewritten this often: a screen launched now replays at most this much of the
-# newest segment on top of it (about 30k rows for 2000 processes at 1 s).
-CHECKPOINT_S = 15.0
+# newest segment on top of it (about 20k rows for 2000 processes at 1 s).
+CHECKPOINT_S = 10.0
 CHECKPOINT = "checkpoint"
 LOCK = "lock"  # held (flock) by the one toptui serve writing the store
 _MAGIC = f"toptui-checkpoint {FORMAT}\n".encode()
@@ -230,11 +229,30 @@ def _start_key(pid: int, create_time: float) -> tuple[int, int]:
     return pid, round(float(f"{create_time:.2f}") * 100)
 
 
-def tail_snapshots(directory: str, cp: Checkpoint, now: Snapshot) -> Iterator[Snapshot]:
-    """The ticks recorded after ``cp`` (in its segment after its size, then in later segments),
-    as snapshots of the processes of ``now`` they are of (same pid and start time), on the
-    monotonic clock of the checkpoint's boot."""
-    live = {_start_key(p.pid, p.create_time): p for p in now.procs}
+class TailSample(NamedTuple):
+    """A row after the checkpoint as the history reads it (a ProcSample's fields of the same
+    names): far cheaper to make than a ProcSample, and a launch makes tens of thousands."""
+
+    key: ProcKey
+    name: str
+    state: str
+    res: int
+    shr: int
+    virt: int
+    swap: int
+    cpu_percent: float
+
+
+_new_sample = tuple.__new__  # TailSample(...) runs Python code per row; the same tuple, faster
+
+
+def tail_samples(
+    directory: str, cp: Checkpoint, now: Snapshot
+) -> Iterator[tuple[float, list[TailSample]]]:
+    """The ticks recorded after ``cp`` (in its segment after its size, then in later segments):
+    each one's time on the monotonic clock of the checkpoint's boot, and its rows of the
+    processes of ``now`` (same pid and start time), keyed as those."""
+    live = {_start_key(p.pid, p.create_time): (p.key, p.name) for p in now.procs}
     paths = [cp.segment] if cp.segment else []
     try:
         start = segment_start(os.path.basename(cp.segment)) or 0
@@ -242,27 +260,22 @@ def tail_snapshots(directory: str, cp: Checkpoint, now: Snapshot) -> Iterator[Sn
                   if (segment_start(os.path.basename(s)) or 0) > start]  # fmt: skip
     except RecordingError:
         pass
-    group: list[Row] = []
+    offset = cp.mono_offset
+    group: list[TailSample] = []
     t = -1.0
     for i, path in enumerate(paths):
         for r in rows_after(path, cp.segment_size if i == 0 else 0):
-            if r.time != t and group:
-                yield _tick(t, group, live, cp.mono_offset, now)
+            if r.time != t:
+                if group:
+                    yield t - offset, group
                 group = []
-            t = r.time
-            group.append(r)
+                t = r.time
+            found = live.get((r.pid, round(r.create_time * 100)))
+            if found is not None:
+                group.append(_new_sample(TailSample, (found[0], found[1], "S", r.rss, r.shared,
+                                                      r.vms, r.swap, r.cpu_percent)))  # fmt: skip
     if group:
-        yield _tick(t, group, live, cp.mono_offset, now)
-
-
-def _tick(t: float, rows: list[Row], live: dict, offset: float, now: Snapshot) -> Snapshot:
-    procs = []
-    for r in rows:
-        p = live.get(_start_key(r.pid, r.create_time))
-        if p is not None:
-            procs.append(replace(p, res=r.rss, virt=r.vms, shr=r.shared,
-                                 cpu_percent=r.cpu_percent, swap=r.swap))  # fmt: skip
-    return replace(now, t_mono=t - offset, t_wall=t, procs=tuple(procs))
+        yield t - offset, group
 
 
 def _sync_dir(directory: str) -> None:
