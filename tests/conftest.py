@@ -5,17 +5,14 @@ Everything a fixture starts, it ends (by pid or process group) at teardown, pass
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import os
 import select
-import shutil
 import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -32,11 +29,16 @@ LINUX = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
 # The folder beside the checkout that holds the labelled traces (CI lays a copy there).
 SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-# toptui serve keeps its store in $XDG_STATE_HOME/toptui and the screen starts from it: tests
-# (and the toptui processes they start) get a state directory of their own, never the user's.
-_STATE_HOME = tempfile.mkdtemp(prefix="toptui-test-state-")
-os.environ["XDG_STATE_HOME"] = _STATE_HOME
-atexit.register(shutil.rmtree, _STATE_HOME, True)
+
+
+@pytest.fixture(autouse=True)
+def _own_state_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """toptui serve keeps its store in $XDG_STATE_HOME/toptui and the screen starts from it:
+    each test (and every toptui it starts) gets an empty state directory of its own, never the
+    user's, and never one that another test's serve wrote."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
 
 
 # -- tests that need ../shared ---------------------------------------------------------------
