@@ -490,11 +490,10 @@ class RecordingReader:
             yield t, group
 
 
-def rows_after(path: str, offset: int) -> Iterator[Row]:
-    """The rows of one store segment from byte ``offset`` of its plain text on (a line start, as
-    a checkpoint notes it); a torn last line, and any row that does not parse, are skipped: this
-    is the launch's fast path over toptui's own rows. ``path`` may since have been compressed
-    (``path.gz``)."""
+def lines_after(path: str, offset: int) -> tuple[int, list[str]]:
+    """The header's column count and the whole lines of one store segment from byte ``offset``
+    of its plain text on (a line start, as a checkpoint notes it); a torn last line is left out.
+    ``path`` may since have been compressed (``path.gz``). Nothing readable: (0, [])."""
     if not os.path.exists(path) and os.path.exists(path + ".gz"):
         path += ".gz"
     opener = gzip.open if path.endswith(".gz") else open
@@ -504,22 +503,24 @@ def rows_after(path: str, offset: int) -> Iterator[Row]:
             f.seek(max(offset, len(first)))
             data = f.read()
     except (OSError, EOFError, zlib.error):
-        return
+        return 0, []
     end = data.rfind(b"\n")
-    text = data[: end + 1].decode(_ENCODING, _READ_ERRORS)
-    fields = len(first.split(b","))
+    lines = data[: end + 1].decode(_ENCODING, _READ_ERRORS).split("\r\n")
+    return len(first.split(b",")), lines[:-1]
+
+
+def parse_fields(text: str, columns: int) -> Row | None:
+    """One of toptui's own rows (``time`` and all), or None when it does not parse: the launch's
+    fast path, which skips a bad row rather than failing."""
     try:
-        for row in csv.reader(io.StringIO(text, newline="")):
-            if len(row) != fields or fields < len(HEADER) or row[0] == "time":
-                continue
-            try:
-                yield _new_row(Row, (float(row[0]), int(row[1]), float(row[2]), row[3],
-                                     int(row[4]), int(row[5]), int(row[6]), float(row[7]),
-                                     int(row[8]), int(row[9])))  # fmt: skip
-            except ValueError:
-                continue
-    except csv.Error:
-        return  # damaged: what was read stays, the screen samples on for itself
+        row = next(csv.reader([text]))
+        if len(row) != columns or columns < len(HEADER):
+            return None
+        return _new_row(Row, (float(row[0]), int(row[1]), float(row[2]), row[3], int(row[4]),
+                              int(row[5]), int(row[6]), float(row[7]), int(row[8]),
+                              int(row[9])))  # fmt: skip
+    except (csv.Error, ValueError, StopIteration):
+        return None
 
 
 @dataclass(slots=True)

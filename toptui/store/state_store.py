@@ -43,7 +43,8 @@ from toptui.store.recording import (
     SEGMENT_PREFIX,
     Recorder,
     RecordingError,
-    rows_after,
+    lines_after,
+    parse_fields,
     segment_start,
     store_segments,
 )
@@ -251,7 +252,10 @@ def tail_samples(
 ) -> Iterator[tuple[float, list[TailSample]]]:
     """The ticks recorded after ``cp`` (in its segment after its size, then in later segments):
     each one's time on the monotonic clock of the checkpoint's boot, and its rows of the
-    processes of ``now`` (same pid and start time), keyed as those."""
+    processes of ``now`` (same pid and start time), keyed as those.
+
+    A row that repeats the process's previous one but for the time (an idle process: most of
+    them) gives the same sample object, unparsed, which the history takes without looking."""
     live = {_start_key(p.pid, p.create_time): (p.key, p.name) for p in now.procs}
     paths = [cp.segment] if cp.segment else []
     try:
@@ -261,21 +265,42 @@ def tail_samples(
     except RecordingError:
         pass
     offset = cp.mono_offset
+    seen: dict[str, TailSample | None] = {}  # a row less its time -> its sample
     group: list[TailSample] = []
-    t = -1.0
+    tt = ""  # the time of the tick in ``group`` as the rows write it, and as monotonic time
+    t = 0.0
     for i, path in enumerate(paths):
-        for r in rows_after(path, cp.segment_size if i == 0 else 0):
-            if r.time != t:
+        columns, lines = lines_after(path, cp.segment_size if i == 0 else 0)
+        for line in lines:
+            comma = line.find(",")
+            rest = line[comma + 1 :]
+            sample = seen.get(rest, _UNSEEN)
+            if sample is _UNSEEN:
+                r = parse_fields(line, columns)
+                sample = None
+                if r is not None:
+                    found = live.get((r.pid, round(r.create_time * 100)))
+                    if found is not None:
+                        sample = _new_sample(TailSample, (found[0], found[1], "S", r.rss,
+                                                          r.shared, r.vms, r.swap,
+                                                          r.cpu_percent))  # fmt: skip
+                seen[rest] = sample
+            if sample is None:
+                continue
+            if line[:comma] != tt:
+                try:
+                    at = float(line[:comma])
+                except ValueError:
+                    continue  # a damaged row: skipped, as a torn one
                 if group:
-                    yield t - offset, group
-                group = []
-                t = r.time
-            found = live.get((r.pid, round(r.create_time * 100)))
-            if found is not None:
-                group.append(_new_sample(TailSample, (found[0], found[1], "S", r.rss, r.shared,
-                                                      r.vms, r.swap, r.cpu_percent)))  # fmt: skip
+                    yield t, group
+                group, tt, t = [], line[:comma], at - offset
+            group.append(sample)
     if group:
-        yield t - offset, group
+        yield t, group
+
+
+_UNSEEN = TailSample((0, 0), "", "", 0, 0, 0, 0, 0.0)  # not looked up yet (None: not wanted)
 
 
 def _sync_dir(directory: str) -> None:
