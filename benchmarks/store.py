@@ -75,7 +75,9 @@ def fill(directory: str, history_s: int) -> dict:
             checkpoints += 1
         else:
             write_cpu += took
-    keeper.writer.release()  # as a kill would leave it, less the torn line: no last checkpoint
+    # As a running serve has it at a launch: the newest segment being written, not compressed,
+    # with up to TAIL_TICKS rows after the checkpoint.
+    keeper.writer.release(compress=False)
     fill_s = time.process_time() - c0
     files = {p.name: p.stat().st_size for p in Path(directory).iterdir()}
     return {

@@ -17,6 +17,7 @@ from toptui.engine.monitor import Frame, Monitor, Preload
 from toptui.model import Snapshot
 from toptui.store.history import dump_history
 from toptui.store.state_store import (
+    ALL_OF_IT,
     CHECKPOINT_S,
     ROTATE_S,
     SYSTEM_STATE_DIR,
@@ -74,8 +75,9 @@ class StoreKeeper:
                 self.failing = False
                 self.warn(f"the store at {self.directory} works again")
 
-    def checkpoint(self) -> None:
-        """The segment durable (fsync), then the history and states as of now."""
+    def checkpoint(self, closed: bool = False) -> None:
+        """The segment durable (fsync), then the history and states as of now (``closed``: the
+        segment was closed first, so the checkpoint covers it whole)."""
         self.writer.sync()
         monitor = self.monitor
         cp = Checkpoint(
@@ -85,7 +87,7 @@ class StoreKeeper:
             dump_history(monitor.history),
             monitor.export_states(),
             self.writer.segment,
-            self.writer.segment_size(),
+            ALL_OF_IT if closed else self.writer.segment_size(),
         )
         self.checkpoint_bytes = write_checkpoint(self.directory, cp)
         self.checkpoints += 1
@@ -93,8 +95,9 @@ class StoreKeeper:
     def close(self) -> None:
         """On SIGTERM/SIGINT: the last checkpoint, the segment durable and compressed."""
         try:
+            self.writer.close()  # durable and compressed
             if not self.failing:
-                self.checkpoint()
+                self.checkpoint(closed=True)  # a launch then has no rows to replay
             self.writer.release()
         except StoreError as exc:
             self.warn(str(exc))

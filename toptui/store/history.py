@@ -679,6 +679,7 @@ class ProcDump:
     last_seen: float
     recent: array
     blocks: array
+    hold: int = 0  # no point trying to summarise before this tick (see ProcHistory._hold)
 
 
 @dataclass(slots=True)
@@ -696,7 +697,7 @@ class HistoryDump:
 def _dump(key: ProcKey, h: ProcHistory) -> ProcDump:
     return ProcDump(key, h.name, h.baseline, h.block, h._rtick, h._last_res, h._last_change,
                     h._last_tick, h.samples, h.last_seen, array("I", h._recent),
-                    array("I", h._blocks))  # fmt: skip
+                    array("I", h._blocks), h._hold)  # fmt: skip
 
 
 def dump_history(history: History) -> HistoryDump:
@@ -741,6 +742,7 @@ def restore_history(history: History, dump: HistoryDump, keys: set[ProcKey] | No
             h._rtick, h._last_res, h._last_change = d.rtick, d.last_res, d.last_change
             h._last_tick, h.samples, h.last_seen = d.last_tick, d.samples, d.last_seen
             h._recent, h._blocks = array("I", d.recent), array("I", d.blocks)
+            h._hold = d.hold
             rec, blk = h._recent, h._blocks
             h._rlo, h._rhi = min(rec[0::_R], default=_MAX_PAGES), max(rec[0::_R], default=-1)
             h._blo, h._bhi = min(blk[3::_B], default=_MAX_PAGES), max(blk[4::_B], default=-1)

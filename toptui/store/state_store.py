@@ -54,6 +54,7 @@ ROTATE_S = 60.0  # a segment's span: fsync'd, compressed and pruned this often
 # newest segment on top of it (about 20k rows for 2000 processes at 1 s).
 CHECKPOINT_S = 10.0
 CHECKPOINT = "checkpoint"
+ALL_OF_IT = -1  # a checkpoint's segment_size when it covers that segment whole (serve stopped)
 LOCK = "lock"  # held (flock) by the one toptui serve writing the store
 _MAGIC = f"toptui-checkpoint {FORMAT}\n".encode()
 _LEN = struct.Struct("<Q")
@@ -113,7 +114,7 @@ class Checkpoint:
     history: HistoryDump
     states: dict[ProcKey, dict[str, Any]]
     segment: str = ""  # the segment being written then, and its size: the rows after it
-    segment_size: int = 0
+    segment_size: int = 0  # ALL_OF_IT: the segment was closed, the checkpoint covers it whole
 
 
 def write_checkpoint(directory: str, cp: Checkpoint) -> int:
@@ -125,7 +126,7 @@ def write_checkpoint(directory: str, cp: Checkpoint) -> int:
         b = d.baseline
         procs.append([list(d.key), d.name, [b.t, b.res, b.shr, b.virt], d.block, d.rtick,
                       d.last_res, d.last_change, d.last_tick, d.samples, d.last_seen,
-                      len(d.recent), len(d.blocks), cp.states.get(d.key)])  # fmt: skip
+                      len(d.recent), len(d.blocks), cp.states.get(d.key), d.hold])  # fmt: skip
         blobs.append(d.recent.tobytes())
         blobs.append(d.blocks.tobytes())
     meta = {
@@ -210,12 +211,13 @@ def read_checkpoint(directory: str) -> Checkpoint:
         states: dict[ProcKey, dict[str, Any]] = {}
         for entry in meta["procs"]:
             (key_l, name, base, block, rtick, last_res, last_change, last_tick, samples,
-             last_seen, n_recent, n_blocks, state) = entry  # fmt: skip
+             last_seen, n_recent, n_blocks, state) = entry[:13]  # fmt: skip
+            hold = entry[13] if len(entry) > 13 else 0  # later fields, if any, are ignored
             key: ProcKey = (int(key_l[0]), int(key_l[1]))
             recent, blocks = take("I", n_recent), take("I", n_blocks)
             procs.append(ProcDump(key, str(name), Baseline(*base), int(block), int(rtick),
                                   int(last_res), int(last_change), int(last_tick), int(samples),
-                                  float(last_seen), recent, blocks))  # fmt: skip
+                                  float(last_seen), recent, blocks, int(hold)))  # fmt: skip
             if state is not None:
                 states[key] = state
     except (KeyError, TypeError, ValueError) as exc:
@@ -257,7 +259,7 @@ def tail_samples(
     A row that repeats the process's previous one but for the time (an idle process: most of
     them) gives the same sample object, unparsed, which the history takes without looking."""
     live = {_start_key(p.pid, p.create_time): (p.key, p.name) for p in now.procs}
-    paths = [cp.segment] if cp.segment else []
+    paths = [cp.segment] if cp.segment and cp.segment_size != ALL_OF_IT else []
     try:
         start = segment_start(os.path.basename(cp.segment)) or 0
         paths += [s for s in store_segments(directory)
@@ -270,7 +272,8 @@ def tail_samples(
     tt = ""  # the time of the tick in ``group`` as the rows write it, and as monotonic time
     t = 0.0
     for i, path in enumerate(paths):
-        columns, lines = lines_after(path, cp.segment_size if i == 0 else 0)
+        columns, lines = lines_after(path, cp.segment_size if i == 0 and paths[0] == cp.segment
+                                     else 0)  # fmt: skip
         for line in lines:
             comma = line.find(",")
             rest = line[comma + 1 :]
@@ -409,10 +412,15 @@ class StoreWriter:
             rec.close()
         _compress(self._segment)
 
-    def release(self) -> None:
-        """Closed, and the directory left to another writer."""
+    def release(self, compress: bool = True) -> None:
+        """Closed, and the directory left to another writer. Not ``compress``: the segment is
+        left as a running serve has it (the next writer compresses it)."""
         try:
-            self.close()
+            if compress:
+                self.close()
+            elif self._recorder is not None:
+                self._recorder.close()
+                self._recorder = None
         finally:
             fd, self._lock = self._lock, -1
             if fd >= 0:
