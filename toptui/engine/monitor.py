@@ -59,6 +59,9 @@ DUE_SHARE = 0.5
 # the verdicts do not depend on the machine's load; one postponed for longer than this (seconds:
 # the machine cannot keep up for a minute) jumps to the present instead.
 MAX_LAG_S = 60.0
+# Restored processes whose judgement fell due before the first sample are spread over this many
+# slots of the judging period (by pid).
+RESTORE_STAGGER = 16
 
 
 def _minutes(s: float) -> str:
@@ -106,8 +109,13 @@ class Preload:
     replayed: int = 0  # filled in: snapshots of the tail ingested
 
 
+_VERDICT_FIELDS = tuple(f.name for f in dataclasses.fields(GrowthVerdict))
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(VerdictState))
+
+
 def _verdict_to_json(v: GrowthVerdict | None) -> dict[str, Any] | None:
-    return None if v is None else dataclasses.asdict(v)
+    # Shallow (dataclasses.asdict deep-copies): a checkpoint exports thousands every 10 s.
+    return None if v is None else {n: getattr(v, n) for n in _VERDICT_FIELDS}
 
 
 def _verdict_from_json(d: dict[str, Any] | None) -> GrowthVerdict | None:
@@ -117,15 +125,14 @@ def _verdict_from_json(d: dict[str, Any] | None) -> GrowthVerdict | None:
 
 
 def _state_to_json(s: VerdictState) -> dict[str, Any]:
-    out = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+    out = {n: getattr(s, n) for n in _STATE_FIELDS}
     out["last_leak"] = _verdict_to_json(s.last_leak)
     out["_window"] = None if s._window is None else [list(p) for p in s._window]
     return out
 
 
 def _state_from_json(d: dict[str, Any]) -> VerdictState:
-    known = {f.name for f in dataclasses.fields(VerdictState)}
-    d = {k: v for k, v in d.items() if k in known}  # a later version's fields are ignored
+    d = {k: v for k, v in d.items() if k in _STATE_FIELDS}  # a later version's are ignored
     s = VerdictState(**d)
     s.last_leak = _verdict_from_json(d.get("last_leak"))
     if s.cleared is not None:
@@ -179,6 +186,8 @@ class Monitor:
         # after.
         self.preload: Preload | Callable[[], Preload | None] | None = None
         self.restored: Preload | None = None  # the preload once restored (how much it gave)
+        # export_states' last entries, reused for the processes not judged since
+        self._exported: dict[ProcKey, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
@@ -193,13 +202,18 @@ class Monitor:
         """Per process: its verdict state, shown verdict and next judgement, as plain JSON, so a
         reader of the store shows the verdict without judging an hour of history again."""
         out: dict[ProcKey, dict[str, Any]] = {}
+        cache, self._exported = self._exported, {}
         for key, state in list(self._states.items()):
-            out[key] = {
-                "state": _state_to_json(state),
-                "verdict": _verdict_to_json(self.verdicts.get(key)),
-                "due_at": self._due_at.get(key),
-                "quiet": key in self._quiet,
-            }
+            verdict, due = self.verdicts.get(key), self._due_at.get(key)
+            mark = (state.last_t, verdict, due)  # verdicts are immutable: replaced when changed
+            kept = cache.get(key)
+            if kept is not None and kept[0] == mark:
+                entry = kept[1]  # not judged since the last export: the same entry
+            else:
+                entry = {"state": _state_to_json(state), "verdict": _verdict_to_json(verdict),
+                         "due_at": due, "quiet": key in self._quiet}  # fmt: skip
+            out[key] = entry
+            self._exported[key] = (mark, entry)
         return out
 
     def _restore(self, snap: Snapshot) -> None:
@@ -225,7 +239,11 @@ class Monitor:
                 self.verdicts[key] = verdict
             due = entry.get("due_at")
             if isinstance(due, (int, float)):
-                self._due_at[key] = float(due)
+                # Due while nobody sampled (the checkpoint's age): judged over the next period
+                # instead of all at the first sample, staggered by pid (the verdict restored is
+                # shown meanwhile), so the first frame costs what any frame does.
+                stagger = (key[0] % RESTORE_STAGGER) / RESTORE_STAGGER * self.judge_every_s
+                self._due_at[key] = max(float(due), snap.t_mono + stagger)
             if entry.get("quiet"):
                 self._quiet.add(key)
         if pre.tail is not None:
