@@ -325,9 +325,10 @@ def test_state_flags_are_checked(tmp_path):
     r = subprocess.run([*TOPTUI, "serve", "--state-dir", str(tmp_path), "--no-state"],
                        capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
-    r = subprocess.run([*TOPTUI, "--state-dir", "", "-b", "-n", "1"], capture_output=True,
-                       text=True, timeout=WAIT_S)  # fmt: skip
-    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    for args in (["--state-dir", ""], ["--no-state", "-b", "-n", "1"]):
+        r = subprocess.run([*TOPTUI, *args], capture_output=True, text=True, timeout=WAIT_S)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
 
 
 def test_preload_is_taken_once_and_only_into_an_empty_history(tmp_path):

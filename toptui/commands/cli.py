@@ -226,6 +226,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
     if args.no_state and args.state_dir is not None:
         raise UsageError("--state-dir and --no-state do not go together")
+    if args.batch and (args.no_state or args.state_dir is not None):
+        raise UsageError("--state-dir and --no-state are for the screen; batch mode starts from "
+                         "nothing")  # fmt: skip
     if args.batch:
         # Opened before the stop signals are held: opening can block (a FIFO with no reader)
         # and Ctrl+C must still end that. From then on a stop signal ends the run after a whole

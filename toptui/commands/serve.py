@@ -4,7 +4,8 @@ A thread samples every ``-d`` seconds through the same :class:`~toptui.engine.mo
 :class:`~toptui.engine.pacing.Pacer` as the screen (same history, same verdicts);
 prometheus-client's WSGI app serves the latest frame through
 :class:`~toptui.commands.exporter.FrameCollector`, behind wsgiref's threading server with
-optional TLS and basic auth. Nothing here imports Textual.
+optional TLS and basic auth. Nothing here imports Textual. It keeps a rolling history on disk
+(``--state-dir``, toptui.engine.state.StoreKeeper) and starts from it when restarted.
 
 Listening off loopback shows every exported process's name, program and user to the network, so
 it is refused unless the scrapes are authenticated (``--basic-auth-file``, or TLS client
