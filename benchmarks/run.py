@@ -13,7 +13,9 @@ Memory and judging use an hour of synthetic 1 s history for every real process (
 benchmarks/synthetic.py and benchmarks/workers.py). The idle processes are ``sleep`` children in a
 process group of their own, always removed (benchmarks/procs.py). Issue 18's four targets with
 2000 processes (the running screen's CPU beside top's, key press to painted frame, the batch JSON
-loop at 1 s, launch to the first full frame) are measured by benchmarks/targets.py.
+loop at 1 s, launch to the first full frame) are measured by benchmarks/targets.py; issue 16's
+store (its size for an hour of 2000 processes, and the launch from it within 1 s) by
+benchmarks/store.py.
 
 Exit status 1 if a target is missed.
 """
@@ -206,6 +208,14 @@ def smaps_cost() -> None:
            f"parsing {r['parse_ms']:.2f} ms")  # fmt: skip
 
 
+def store_rows() -> None:
+    """Issue 16's store: its size over an hour, its keeping, the launch from it (store.py)."""
+    import store
+
+    for row in store.measure():
+        report(row.label, row.value, row.ratio, row.target, row.detail)
+
+
 def main() -> int:
     if shutil.which("top") is None:
         print("top is not installed: nothing to compare with", file=sys.stderr)
@@ -229,6 +239,7 @@ def main() -> int:
                 monitor("realistic", "realistic")
                 monitor("worst", "all RES moving")
                 lighter_than_top()
+                store_rows()
     print(f"{'all targets met' if not missed else 'MISSED: ' + '; '.join(missed)} "
           f"({time.monotonic() - t0:.0f} s)", flush=True)  # fmt: skip
     return 1 if missed else 0

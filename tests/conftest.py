@@ -31,6 +31,16 @@ SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
+@pytest.fixture(autouse=True)
+def _own_state_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """toptui serve keeps its store in $XDG_STATE_HOME/toptui and the screen starts from it:
+    each test (and every toptui it starts) gets an empty state directory of its own, never the
+    user's, and never one that another test's serve wrote."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
+
+
 # -- tests that need ../shared ---------------------------------------------------------------
 
 

@@ -32,10 +32,9 @@ from toptui.engine.monitor import series_verdicts
 from toptui.render import format as fmt
 from toptui.store.recording import (
     BOM,
-    HEADER_LINE,
-    HEADER_V1_LINE,
     RecordingFormatError,
     RecordingReader,
+    is_header_line,
 )
 
 MIB = 1024 * 1024
@@ -144,7 +143,7 @@ def sniff(path: str, head: bytes) -> str:
         line = head.count(b"\n", 0, nul) + 1
         raise InputError(path, line, "binary data, not a memory trace")
     first = head.split(b"\n", 1)[0].removeprefix(BOM).strip()
-    if first in (HEADER_LINE.encode(), HEADER_V1_LINE.encode()):
+    if is_header_line(first):
         return "recording"
     if first.replace(b" ", b"").replace(b'"', b"").lower() in (b"t,rss", b"time,rss"):
         return "csv"  # header names may be quoted, as R's write.csv writes them
@@ -244,7 +243,7 @@ def _read_mprof(path: str, f: IO[bytes]) -> Loaded:
     return Loaded(traces, problem)
 
 
-def _read_recording(path: str, f: IO[bytes]) -> Loaded:
+def _read_recording(path: str, f: IO[bytes] | None) -> Loaded:
     reader = RecordingReader(path, f)
     series: dict[tuple[int, float], tuple[Trace, array, array]] = {}
     try:
@@ -255,9 +254,11 @@ def _read_recording(path: str, f: IO[bytes]) -> Loaded:
                 entry = series[(r.pid, r.create_time)] = (Trace(path, r.pid, r.name, t, x), t, x)
             entry[0].name = r.name
             entry[1].append(r.time)
-            entry[2].append(r.rss)
+            entry[2].append(r.rss + r.swap)  # as the screen judges it: swap counts
     except RecordingFormatError as exc:
-        raise InputError(path, exc.line, exc.message) from None
+        raise InputError(exc.path, exc.line, exc.message) from None
+    except OSError as exc:  # a store's directory or segment that cannot be read
+        raise _open_error(path, exc) from None
     problem = None
     if reader.truncated_line is not None:
         problem = InputError(
@@ -299,6 +300,8 @@ def load(path: str) -> Loaded:
 
     Raises InputError (one line) when nothing usable is in it.
     """
+    if path != "-" and os.path.isdir(path):  # toptui serve's store: its segments as one
+        return _read_recording(path, None)
     try:
         if path == "-":
             stdin = getattr(sys.stdin, "buffer", None)

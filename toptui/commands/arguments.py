@@ -108,6 +108,27 @@ def size_bytes(text: str) -> int:
     return int(value)
 
 
+def _directory(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a directory name")
+    return text
+
+
+def add_state_options(p: argparse.ArgumentParser, writes: bool) -> None:
+    """``--state-dir`` and ``--no-state``, for serve (which keeps the store) and the screen (which
+    starts from it)."""
+    if writes:
+        where = ("keep the rolling history (and start from it) in DIR (default "
+                 "$XDG_STATE_HOME/toptui, ~/.local/state/toptui)")  # fmt: skip
+        off = "keep no history on disk, and start from none"
+    else:
+        where = ("start from the history toptui serve keeps in DIR (default: "
+                 "$XDG_STATE_HOME/toptui, then /var/lib/toptui)")  # fmt: skip
+        off = "start from nothing, not from toptui serve's history"
+    p.add_argument("--state-dir", type=_directory, metavar="DIR", help=where)
+    p.add_argument("--no-state", action="store_true", help=off)
+
+
 def say(prog: str, message: str) -> None:
     """One line on stderr; a full or closed stderr must not become a traceback or change the
     exit status."""

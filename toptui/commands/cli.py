@@ -23,6 +23,7 @@ from toptui.commands.arguments import (
     MAX_HISTORY_S,
     OneLineParser,
     add_mappings_flag,
+    add_state_options,
     known_user,
     mappings_misuse,
     missing_pids,
@@ -38,6 +39,7 @@ from toptui.render.columns import BY_NAME, DEFAULT_SORT, resolve_sort
 if TYPE_CHECKING:  # imported lazily at run time: batch mode must start fast
     from textual.app import App
 
+    from toptui.engine.monitor import Monitor
     from toptui.model import Snapshot
     from toptui.sampling.replay import ReplaySampler
     from toptui.store.recording import Recorder
@@ -127,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replay", metavar="FILE", help="play a recording back on the screen (Z pauses, . steps)"
     )
+    add_state_options(p, writes=False)
     p.add_argument("-V", "--version", action="version", version=f"toptui {__version__}")
     return p  # fmt: skip
 
@@ -226,6 +229,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(why)
     if args.replay and args.batch:
         raise UsageError("--replay opens the screen; for a report use: toptui analyze FILE")
+    if args.no_state and args.state_dir is not None:
+        raise UsageError("--state-dir and --no-state do not go together")
+    if args.batch and (args.no_state or args.state_dir is not None):
+        raise UsageError("--state-dir and --no-state are for the screen; batch mode starts from "
+                         "nothing")  # fmt: skip
     if args.batch:
         # Opened before the stop signals are held: opening can block (a FIFO with no reader)
         # and Ctrl+C must still end that. From then on a stop signal ends the run after a whole
@@ -413,9 +421,22 @@ def _run_screen(
         recorder=recorder,
         replay=replay,
     )
+    if replay is None and not args.no_state:
+        _start_from_store(app.monitor, args.state_dir)
     _exit_on_signals_until_mounted(app)
     app.run()
     return app.return_code or 0
+
+
+def _start_from_store(monitor: Monitor, state_dir: str | None) -> None:
+    """The screen starts from toptui serve's history of this boot, when there is one: read in the
+    sampling thread with the first snapshot, so the screen starts meanwhile."""
+    from toptui.engine.state import lazy_store, state_dirs
+
+    def warn(line: str) -> None:
+        monitor.record_error = line  # shown once on the screen, as a recording's failure is
+
+    monitor.preload = lazy_store(state_dirs(state_dir), warn)
 
 
 def _check_terminal() -> None:

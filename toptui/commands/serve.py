@@ -4,7 +4,8 @@ A thread samples every ``-d`` seconds through the same :class:`~toptui.engine.mo
 :class:`~toptui.engine.pacing.Pacer` as the screen (same history, same verdicts);
 prometheus-client's WSGI app serves the latest frame through
 :class:`~toptui.commands.exporter.FrameCollector`, behind wsgiref's threading server with
-optional TLS and basic auth. Nothing here imports Textual.
+optional TLS and basic auth. Nothing here imports Textual. It keeps a rolling history on disk
+(``--state-dir``, toptui.engine.state.StoreKeeper) and starts from it when restarted.
 
 Listening off loopback shows every exported process's name, program and user to the network, so
 it is refused unless the scrapes are authenticated (``--basic-auth-file``, or TLS client
@@ -40,6 +41,7 @@ from toptui.commands.arguments import (
     DEFAULT_DELAY_S,
     MAX_HISTORY_S,
     OneLineParser,
+    add_state_options,
     known_user,
     missing_pids,
     pid_list,
@@ -51,7 +53,8 @@ from toptui.commands.exporter import DEFAULT_TOP, FrameCollector, Selection
 from toptui.engine.pacing import MAX_DELAY_S, MIN_DELAY_S
 
 if TYPE_CHECKING:
-    from toptui.engine.monitor import Frame
+    from toptui.engine.monitor import Frame, Monitor
+    from toptui.engine.state import StoreKeeper
 
 # Not the port of a common exporter (node_exporter 9100, process-exporter 9256, ...).
 DEFAULT_PORT = 9772
@@ -134,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="memory history kept per process (default 3600)")  # fmt: skip
     p.add_argument("-p", "--pid", type=pid_list, action="append", metavar="PID[,PID...]",
                    help="watch only these processes")  # fmt: skip
+    add_state_options(p, writes=True)
     p.add_argument("-u", "--user", metavar="USER", help="export only this user's processes")
     p.add_argument("--listen", type=listen_address, default=None, metavar="ADDR:PORT",
                    help=f"where to serve /metrics (default {DEFAULT_LISTEN}; :PORT for every IPv4 "
@@ -404,6 +408,7 @@ class Config:
     tls: ssl.SSLContext | None
     auth: BasicAuth | None
     warnings: tuple[str, ...] = ()
+    state_dir: str | None = None  # the store's directory; None: --no-state
 
 
 def configure(args: argparse.Namespace) -> Config:
@@ -439,7 +444,13 @@ def configure(args: argparse.Namespace) -> Config:
                             "in clear text (add --tls-cert)")  # fmt: skip
     selection = Selection(top=args.top, include=tuple(args.include),
                           exclude=tuple(args.exclude), user=user)  # fmt: skip
-    return Config(listen, selection, pids, args.delay, args.history, tls, auth, tuple(warnings))
+    if args.no_state and args.state_dir is not None:
+        raise UsageError("--state-dir and --no-state do not go together")
+    from toptui.store.state_store import default_state_dir
+
+    state_dir = None if args.no_state else (args.state_dir or default_state_dir())
+    return Config(listen, selection, pids, args.delay, args.history, tls, auth, tuple(warnings),
+                  state_dir)  # fmt: skip
 
 
 def serve(config: Config, stop: threading.Event) -> int:
@@ -477,7 +488,15 @@ def serve(config: Config, stop: threading.Event) -> int:
         judge_every_s=judge_every_for(config.delay_s),
     )
     monitor.kinds_reader = None  # /metrics has no per-kind figures: no smaps is read for them
-    sampling = Sampling(monitor.step, config.delay_s, collector, stop)
+    keeper = _open_store(config.state_dir, monitor)
+
+    def step() -> Frame:
+        frame = monitor.step()
+        if keeper is not None:
+            keeper.after(frame)
+        return frame
+
+    sampling = Sampling(step, config.delay_s, collector, stop)
     http = threading.Thread(target=server.serve_forever, name="toptui-http", daemon=True)
     http.start()
     sampling.start()
@@ -488,10 +507,30 @@ def serve(config: Config, stop: threading.Event) -> int:
         server.shutdown()
         server.server_close()
         sampling.join(timeout=max(5.0, 2 * config.delay_s))
+        if keeper is not None:
+            keeper.close()  # the last checkpoint; every sample already written is on disk
     if sampling.error is not None:
         say(PROG, f"sampling failed: {sampling.error!r}")
         return 1
     return 0
+
+
+def _open_store(directory: str | None, monitor: Monitor) -> StoreKeeper | None:
+    """The store at ``directory``, the monitor set to start from what it holds (of this boot); a
+    directory that cannot be used is said once and serve runs without it."""
+    if directory is None:
+        return None
+    from toptui.engine.state import StoreError, StoreKeeper, load_store
+
+    preload, _, notes = load_store([directory])
+    for note in notes:
+        say(PROG, note)
+    monitor.preload = preload
+    try:
+        return StoreKeeper(directory, monitor, lambda line: say(PROG, line))
+    except StoreError as exc:
+        say(PROG, f"{exc}; sampling goes on without the store")
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

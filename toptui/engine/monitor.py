@@ -22,13 +22,15 @@ Judging every process on every tick would cost O(processes × history), so:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice, pairwise
-from typing import Protocol
+from typing import Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
@@ -44,7 +46,7 @@ from toptui.model import (
     SystemStats,
     TaskCounts,
 )
-from toptui.store.history import History
+from toptui.store.history import History, HistoryDump, Sample, restore_history
 from toptui.store.kinds import KindsHistory
 
 NO_LEAK = "no_leak"
@@ -60,6 +62,9 @@ DUE_SHARE = 0.5
 # the verdicts do not depend on the machine's load; one postponed for longer than this (seconds:
 # the machine cannot keep up for a minute) jumps to the present instead.
 MAX_LAG_S = 60.0
+# Restored processes whose judgement fell due before the first sample are spread over this many
+# slots of the judging period (by pid).
+RESTORE_STAGGER = 16
 
 
 def _minutes(s: float) -> str:
@@ -99,6 +104,55 @@ class SnapshotSink(Protocol):
     """Something that keeps every snapshot (a recording); may raise OSError when it cannot."""
 
     def record(self, snap: Snapshot) -> None: ...
+
+
+@dataclass(slots=True)
+class Preload:
+    """History to start from (a store's checkpoint, see toptui.store.state_store): restored
+    before the first snapshot is ingested, for the processes alive in it only.
+
+    ``states`` are :meth:`Monitor.export_states` entries; ``tail`` gives, once asked with the first
+    snapshot, the samples taken after the checkpoint, per tick (time, samples keyed as that
+    snapshot's processes)."""
+
+    history: HistoryDump
+    states: dict[ProcKey, dict[str, Any]]
+    tail: Callable[[Snapshot], Iterable[tuple[float, Iterable[Sample]]]] | None = None
+    restored: int = 0  # filled in: processes whose history was restored
+    replayed: int = 0  # filled in: snapshots of the tail ingested
+
+
+_VERDICT_FIELDS = tuple(f.name for f in dataclasses.fields(GrowthVerdict))
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(VerdictState))
+
+
+def _verdict_to_json(v: GrowthVerdict | None) -> dict[str, Any] | None:
+    # Shallow (dataclasses.asdict deep-copies): a checkpoint exports thousands every 10 s.
+    return None if v is None else {n: getattr(v, n) for n in _VERDICT_FIELDS}
+
+
+def _verdict_from_json(d: dict[str, Any] | None) -> GrowthVerdict | None:
+    if d is None:
+        return None
+    return GrowthVerdict(**{**d, "reasons": tuple(d["reasons"])})
+
+
+def _state_to_json(s: VerdictState) -> dict[str, Any]:
+    out = {n: getattr(s, n) for n in _STATE_FIELDS}
+    out["last_leak"] = _verdict_to_json(s.last_leak)
+    out["_window"] = None if s._window is None else [list(p) for p in s._window]
+    return out
+
+
+def _state_from_json(d: dict[str, Any]) -> VerdictState:
+    d = {k: v for k, v in d.items() if k in _STATE_FIELDS}  # a later version's are ignored
+    s = VerdictState(**d)
+    s.last_leak = _verdict_from_json(d.get("last_leak"))
+    if s.cleared is not None:
+        s.cleared = (float(s.cleared[0]), str(s.cleared[1]))
+    window = d.get("_window")
+    s._window = None if window is None else deque((float(a), float(b)) for a, b in window)
+    return s
 
 
 class Monitor:
@@ -151,11 +205,77 @@ class Monitor:
         self._kinds_turn: ProcKey | None = None  # the flagged process whose smaps was read last
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
+        # History to start from, restored with the first snapshot (see Preload), or what finds
+        # it then (so a store is read in the sampling thread, beside the screen's start); None
+        # after.
+        self.preload: Preload | Callable[[], Preload | None] | None = None
+        self.restored: Preload | None = None  # the preload once restored (how much it gave)
+        # export_states' last entries, reused for the processes not judged since
+        self._exported: dict[ProcKey, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""
         snap = self.sampler.sample()
+        if self.preload is not None:
+            self._restore(snap)
         return self.ingest(snap, urgent)
+
+    # -- a store's history to start from, and what goes into one --------------------------------
+
+    def export_states(self) -> dict[ProcKey, dict[str, Any]]:
+        """Per process: its verdict state, shown verdict and next judgement, as plain JSON, so a
+        reader of the store shows the verdict without judging an hour of history again."""
+        out: dict[ProcKey, dict[str, Any]] = {}
+        cache, self._exported = self._exported, {}
+        for key, state in list(self._states.items()):
+            verdict, due = self.verdicts.get(key), self._due_at.get(key)
+            mark = (state.last_t, verdict, due)  # verdicts are immutable: replaced when changed
+            kept = cache.get(key)
+            if kept is not None and kept[0] == mark:
+                entry = kept[1]  # not judged since the last export: the same entry
+            else:
+                entry = {"state": _state_to_json(state), "verdict": _verdict_to_json(verdict),
+                         "due_at": due, "quiet": key in self._quiet}  # fmt: skip
+            out[key] = entry
+            self._exported[key] = (mark, entry)
+        return out
+
+    def _restore(self, snap: Snapshot) -> None:
+        """Start from the preloaded history: the processes alive in ``snap`` (same pid and start
+        time) get their history, verdict state and verdict back before ``snap`` is ingested."""
+        pre, self.preload = self.preload, None
+        if callable(pre):
+            pre = pre()
+        if pre is None or self.history.keys():
+            return  # already sampling: too late to start from a store
+        alive = {p.key for p in snap.procs if p.state != "Z"}
+        pre.restored = restore_history(self.history, pre.history, alive)
+        for key, entry in pre.states.items():
+            if key not in alive or key not in self.history:
+                continue
+            try:
+                state = _state_from_json(entry["state"])
+                verdict = _verdict_from_json(entry.get("verdict"))
+            except (KeyError, TypeError, ValueError):
+                continue  # judged afresh
+            self._states[key] = state
+            if verdict is not None:
+                self.verdicts[key] = verdict
+            due = entry.get("due_at")
+            if isinstance(due, (int, float)):
+                # Due while nobody sampled (the checkpoint's age): judged over the next period
+                # instead of all at the first sample, staggered by pid (the verdict restored is
+                # shown meanwhile), so the first frame costs what any frame does.
+                stagger = (key[0] % RESTORE_STAGGER) / RESTORE_STAGGER * self.judge_every_s
+                self._due_at[key] = max(float(due), snap.t_mono + stagger)
+            if entry.get("quiet"):
+                self._quiet.add(key)
+        if pre.tail is not None:
+            for t, samples in pre.tail(snap):
+                if t < snap.t_mono:
+                    self.history.ingest_samples(t, samples)
+                    pre.replayed += 1
+        self.restored = pre
 
     def ingest(self, snap: Snapshot, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Record an already-taken snapshot (used by step, replays and tests)."""

@@ -67,6 +67,7 @@ def _proc(r: Row, mem_total: int) -> ProcSample:
         mem_percent=100.0 * r.rss / mem_total if mem_total else 0.0,
         cpu_time=0.0,
         create_time=r.create_time,
+        swap=r.swap,  # format 3 keeps it: a leak pushed out to swap stays a leak in a replay
     )
 
 

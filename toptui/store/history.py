@@ -31,10 +31,11 @@ import sys
 import threading
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from toptui.model import ProcKey, ProcSample, Snapshot
+from toptui.model import ProcKey, Snapshot
 
 PAGE = 4096
 _MAX_PAGES = 2**32 - 1
@@ -58,6 +59,27 @@ _B = 9
 _RES_EXACT = 1 << 14  # RES changed at most once in the block: expanded to every sample on reading
 _ALL_EXACT = 1 << 15  # ... and SHR, VIRT and CPU were constant: the whole block is exact
 _COUNT = (1 << 14) - 1  # a merged run of identical exact blocks holds up to this many samples
+
+
+class Sample(Protocol):
+    """What the history reads of a sample: a ProcSample's fields of these names."""
+
+    @property
+    def key(self) -> ProcKey: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def res(self) -> int: ...
+    @property
+    def shr(self) -> int: ...
+    @property
+    def virt(self) -> int: ...
+    @property
+    def swap(self) -> int: ...
+    @property
+    def cpu_percent(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +187,7 @@ class ProcHistory:
         self._last_change = -1  # tick of the latest sample whose RES differed from the one before
         self._last_tick = -2
         self._limit = _R * 2 * block  # recent words at which to try summarising
-        self._prev: ProcSample | None = None  # the latest sample and its stored values: the
+        self._prev: Sample | None = None  # the latest sample and its stored values: the
         self._vals = (0, 0, 0, 0)  # sampler hands over the same object for an unchanged process
         # RES range (pages) of the blocks and of the recent samples, kept as they change, so the
         # scheduler's "is it quiet?" costs nothing. A value equal to the one before is not
@@ -185,7 +207,7 @@ class ProcHistory:
         """Bytes of this history's arrays, allocation included (what grows with time)."""
         return sys.getsizeof(self._recent) + sys.getsizeof(self._blocks)
 
-    def _values(self, p: ProcSample) -> tuple[int, int, int, int]:
+    def _values(self, p: Sample) -> tuple[int, int, int, int]:
         """RES, SHR, VIRT in pages and CPU in tenths, as stored; noted as the latest sample's."""
         # RES as the detector judges it: plus swap, so a leak pushed out to swap stays a leak.
         res, shr, virt = (p.res + p.swap) // PAGE, p.shr // PAGE, p.virt // PAGE
@@ -478,14 +500,17 @@ class History:
 
         A snapshot not later than the previous one is ignored: times must stay increasing.
         """
-        t = snap.t_mono
+        self.ingest_samples(snap.t_mono, snap.procs)
+
+    def ingest_samples(self, t: float, samples: Iterable[Sample]) -> None:
+        """:meth:`ingest` of samples taken at ``t``: ProcSamples, or a store's lighter rows."""
         with self._lock:
             if self._tl.tick >= 0 and t <= self.now:
                 return
             self.now = t
             tick = self._tl.push(t)
             procs = self._procs
-            for p in snap.procs:
+            for p in samples:
                 if p.state == "Z":
                     # A zombie has exited: its RES of 0 is no measurement of the process's
                     # memory, and as a last sample it would read as all memory freed.
@@ -633,3 +658,100 @@ class History:
             if h is None:
                 return None
             return h.summary(self._first_tick())
+
+
+# -- saving and restoring (the store's checkpoint, toptui.store.state_store) ---------------------
+
+
+@dataclass(slots=True)
+class ProcDump:
+    """One process's history as kept: its two tiers' arrays and the counters that go with them."""
+
+    key: ProcKey
+    name: str
+    baseline: Baseline
+    block: int
+    rtick: int
+    last_res: int
+    last_change: int
+    last_tick: int
+    samples: int
+    last_seen: float
+    recent: array
+    blocks: array
+    hold: int = 0  # no point trying to summarise before this tick (see ProcHistory._hold)
+
+
+@dataclass(slots=True)
+class HistoryDump:
+    """A whole :class:`History` as kept, so a reader restores it without re-ingesting an hour."""
+
+    history_s: float
+    capacity: int
+    tick: int
+    first_tick: int  # the oldest tick whose time is in ``times``
+    times: array  # the times of ticks first_tick .. tick
+    procs: list[ProcDump]
+
+
+def _dump(key: ProcKey, h: ProcHistory) -> ProcDump:
+    return ProcDump(key, h.name, h.baseline, h.block, h._rtick, h._last_res, h._last_change,
+                    h._last_tick, h.samples, h.last_seen, array("I", h._recent),
+                    array("I", h._blocks), h._hold)  # fmt: skip
+
+
+def dump_history(history: History) -> HistoryDump:
+    """A consistent copy of everything ``history`` keeps (under its lock; arrays are copied)."""
+    with history._lock:
+        tl = history._tl
+        first = tl.oldest()
+        times = array("d", tl.span(first, tl.tick - first + 1)) if tl.tick >= 0 else array("d")
+        procs = [_dump(k, h) for k, h in history._procs.items()]
+        return HistoryDump(history.history_s, history.capacity, tl.tick, first, times, procs)
+
+
+def restore_history(history: History, dump: HistoryDump, keys: set[ProcKey] | None = None) -> int:
+    """Put ``dump``'s processes (only ``keys``, when given) into an empty ``history``, ticks and
+    all, so that the next snapshot simply follows on; returns how many were restored.
+
+    The history grows to the dump's capacity when that is larger (sampled at a shorter interval),
+    so nothing the dump holds within ``history_s`` is dropped.
+    """
+    with history._lock:
+        if history._tl.tick >= 0 or history._procs:
+            raise ValueError("restore_history needs an empty history")
+        if dump.tick < 0 or not dump.times:
+            return 0
+        if dump.capacity > history.capacity:
+            history.capacity = min(MAX_CAPACITY, dump.capacity)
+        tl = history._tl = _Timeline(history.capacity + 1 + PIN_TICKS)
+        first = max(dump.first_tick, dump.tick - tl.size + 1)
+        skip = first - dump.first_tick
+        for i, t in enumerate(dump.times[skip:]):
+            tl.t[(first + i) % tl.size] = t
+        tl.tick = dump.tick
+        history.now = dump.times[-1]
+        history._first = (-1, 0)
+        restored = 0
+        for d in dump.procs:
+            if keys is not None and d.key not in keys:
+                continue
+            if len(history._procs) >= history.max_processes:
+                break
+            h = ProcHistory(history.capacity, d.name, d.baseline, tl, d.block)
+            h._rtick, h._last_res, h._last_change = d.rtick, d.last_res, d.last_change
+            h._last_tick, h.samples, h.last_seen = d.last_tick, d.samples, d.last_seen
+            h._recent, h._blocks = array("I", d.recent), array("I", d.blocks)
+            h._hold = d.hold
+            rec, blk = h._recent, h._blocks
+            h._rlo, h._rhi = min(rec[0::_R], default=_MAX_PAGES), max(rec[0::_R], default=-1)
+            h._blo, h._bhi = min(blk[3::_B], default=_MAX_PAGES), max(blk[4::_B], default=-1)
+            h._trim()  # within this history's capacity and timeline
+            # Recent samples older than the timeline (a smaller capacity) are out of the window.
+            while h._recent and h._rtick < tl.oldest():
+                n = min(len(h._recent) // _R, tl.oldest() - h._rtick)
+                h.samples -= n
+                h._drop_recent(n, 0, _MAX_PAGES)
+            history._procs[d.key] = h
+            restored += 1
+        return restored

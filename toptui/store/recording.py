@@ -1,13 +1,17 @@
 """Recordings: every snapshot appended to a CSV file, and read back per process or per tick.
 
-One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent,ppid``
-(epoch seconds, bytes, percent) under a single header line: format 2. Format 1, written before
-toptui kept parent pids, has no ``ppid`` column; it is still read (the parents are then unknown),
-and a recording is always appended to in its own format. The file is only ever appended to, and each
-tick's rows go out in one ``os.write`` of complete lines, so an interrupted toptui leaves whole
-ticks behind; a reader drops an incomplete last line (a crash or a full disk mid-write) rather than
-failing. A reader takes bytes that are not UTF-8 (a hand-made file) as U+FFFD, as the sampler
-does with a process name. See docs/recording.md.
+One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent,ppid,swap``
+(epoch seconds, bytes, percent) under a single header line: format 3. A format 3 header may name
+further columns after these (the per-kind memory figures of a later version): a reader takes the
+columns it knows and ignores the others, so a newer file still reads. Format 2 has no ``swap``
+column, format 1 (written before toptui kept parent pids) no ``ppid`` either; both are still read
+(swap 0, parents unknown), and a recording is always appended to in its own format. The same
+format is the rolling store of ``toptui serve`` (:mod:`toptui.store.state_store`): a directory of
+recordings, one per minute, which :class:`RecordingReader` reads as one. The file is only ever
+appended to, and each tick's rows go out in one ``os.write`` of complete lines, so an interrupted
+toptui leaves whole ticks behind; a reader drops an incomplete last line (a crash or a full disk
+mid-write) rather than failing. A reader takes bytes that are not UTF-8 (a hand-made file) as
+U+FFFD, as the sampler does with a process name. See docs/recording.md.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import gzip
 import io
 import math
 import os
 import stat
 import threading
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -29,9 +35,14 @@ from toptui.model import ProcSample, Snapshot
 from toptui.store.history import Series
 
 HEADER_V1 = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
-HEADER = (*HEADER_V1, "ppid")  # format 2: what new recordings are written in
+HEADER_V2 = (*HEADER_V1, "ppid")
+HEADER = (*HEADER_V2, "swap")  # format 3: what new recordings are written in
+FORMAT = 3
 HEADER_LINE = ",".join(HEADER)
+HEADER_V2_LINE = ",".join(HEADER_V2)
 HEADER_V1_LINE = ",".join(HEADER_V1)
+# Every header a reader takes, newest first; a format 3 header may go on with more columns.
+_HEADERS = (HEADER, HEADER_V2, HEADER_V1)
 NO_PARENT = -1  # a format 1 row's ppid: not recorded
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
 _MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
@@ -44,6 +55,9 @@ _ERRORS = "surrogateescape"  # writing: a name's surrogate-escaped bytes go out 
 # chokes on (the sampler already decodes process names this way).
 _READ_ERRORS = "replace"
 BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark, which some editors put at the start of a file
+# What is read of an existing file to find its header: the longest header with room for the
+# further columns of a later format.
+_HEAD_BYTES = 4096
 
 
 class RecordingError(OSError):
@@ -79,6 +93,27 @@ class Row(NamedTuple):
     shared: int
     cpu_percent: float
     ppid: int = NO_PARENT
+    swap: int = 0  # VmSwap, bytes (format 3; 0 in older recordings)
+
+
+def format_of(columns: tuple[str, ...]) -> int | None:
+    """The format a header line's columns are in (3 also with further columns), or None."""
+    if columns[: len(HEADER)] == HEADER:
+        return FORMAT
+    if columns == HEADER_V2:
+        return 2
+    if columns == HEADER_V1:
+        return 1
+    return None
+
+
+def is_header_line(line: bytes) -> bool:
+    """Whether ``line`` (no line end, no BOM) is the header of a recording of any format."""
+    try:
+        columns = tuple(next(csv.reader([line.decode(_ENCODING)])))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return False
+    return format_of(columns) is not None
 
 
 def _describe(exc: OSError) -> str:
@@ -87,6 +122,41 @@ def _describe(exc: OSError) -> str:
     if exc.errno == errno.EISDIR:
         return "it is a directory"
     return (exc.strerror or str(exc)).lower()
+
+
+# A store's segments: history-<start, epoch milliseconds>.csv, gzip-compressed (.csv.gz) once
+# rotated (see toptui.store.state_store).
+SEGMENT_PREFIX = "history-"
+SEGMENT_SUFFIXES = (".csv", ".csv.gz")
+
+
+def segment_start(name: str) -> int | None:
+    """The start (epoch ms) a segment's file name gives, or None for any other file."""
+    if not name.startswith(SEGMENT_PREFIX):
+        return None
+    stem = name[len(SEGMENT_PREFIX) :]
+    for suffix in SEGMENT_SUFFIXES[::-1]:
+        if stem.endswith(suffix):
+            digits = stem[: -len(suffix)]
+            return int(digits) if digits.isdigit() else None
+    return None
+
+
+def store_segments(directory: str) -> list[str]:
+    """A store's segment files, oldest first (their names begin with their start time)."""
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise RecordingError(directory, f"cannot read {directory}: {_describe(exc)}",
+                             exc.errno) from None  # fmt: skip
+    found: dict[int, str] = {}
+    for name in names:
+        start = segment_start(name)
+        # A crash between compressing a segment and removing the plain one leaves both: the
+        # compressed one is whole (it was renamed into place once written), so it is read.
+        if start is not None and not found.get(start, "").endswith(".gz"):
+            found[start] = name
+    return [os.path.join(directory, found[start]) for start in sorted(found)]
 
 
 class Recorder:
@@ -112,7 +182,8 @@ class Recorder:
                 self.path, f"cannot record to {self.path}: {_describe(exc)}", exc.errno
             ) from None
         self._fd: int | None = fd
-        self._v1 = False  # an existing format 1 file: its rows have no ppid
+        self._format = FORMAT  # an existing older file is appended to in its own format
+        self._extra = 0  # columns of a newer format 3 file that this toptui does not know: empty
         try:
             self._need_header = self._prepare(fd)
         except BaseException:
@@ -126,7 +197,7 @@ class Recorder:
             return True  # new, empty, or a pipe/device: nothing to keep or check
         try:
             with open(self.path, "rb") as f:
-                head = f.read(len(BOM) + len(HEADER_LINE) + 2)
+                head = f.read(_HEAD_BYTES)
                 f.seek(-1, os.SEEK_END)
                 last = f.read(1)
                 end = f.tell()
@@ -143,13 +214,16 @@ class Recorder:
                 self.path, f"cannot read {self.path}: {_describe(exc)}", exc.errno
             ) from None
         body = head.removeprefix(BOM)
-        for line in (HEADER_LINE.encode(), HEADER_V1_LINE.encode()):
-            if len(head) == st.st_size and body in (line, line + b"\r"):
-                os.ftruncate(fd, 0)  # our whole header but not its line end: write it again
-                return True
-            if body.startswith(line + b"\n") or body.startswith(line + b"\r\n"):
-                self._v1 = line != HEADER_LINE.encode()  # appended to in its own format
-                break
+        first, nl, _ = body.partition(b"\n")
+        first = first.removesuffix(b"\r")
+        columns = tuple(first.decode(_ENCODING, _READ_ERRORS).split(","))
+        version = format_of(columns)
+        if version is not None and not nl and len(head) == st.st_size:
+            os.ftruncate(fd, 0)  # a whole header but not its line end: write it again
+            return True
+        if version is not None and nl:
+            self._format = version  # appended to in its own format
+            self._extra = len(columns) - len(HEADER) if version == FORMAT else 0
         else:
             raise RecordingError(
                 self.path,
@@ -171,16 +245,23 @@ class Recorder:
         if self._need_header:
             w.writerow(HEADER)
         t = f"{snap.t_wall:.3f}"
-        if self._v1:
+        if self._format == 1:
             w.writerows(
                 (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
                  f"{p.cpu_percent:.1f}")
                 for p in snap.procs
             )  # fmt: skip
-        else:
+        elif self._format == 2:
             w.writerows(
                 (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
                  f"{p.cpu_percent:.1f}", p.ppid)
+                for p in snap.procs
+            )  # fmt: skip
+        else:
+            empty = ("",) * self._extra  # a newer file's columns that this toptui cannot fill
+            w.writerows(
+                (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
+                 f"{p.cpu_percent:.1f}", p.ppid, p.swap, *empty)
                 for p in snap.procs
             )  # fmt: skip
         text = buf.getvalue()
@@ -205,6 +286,16 @@ class Recorder:
                 self.path, f"cannot write to {self.path}: {_describe(exc)}", exc.errno
             ) from None
         self._need_header = False
+
+    def sync(self) -> None:
+        """Make what was written durable (fsync): the store does this at least once a minute."""
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise RecordingError(
+                    self.path, f"cannot write to {self.path}: {_describe(exc)}", exc.errno
+                ) from None
 
     def close(self) -> None:
         """Release the file; safe to call twice."""
@@ -240,8 +331,8 @@ class _Lines:
 
 def _bad_field(row: list[str]) -> str:
     """Which field of a row that failed to parse is wrong, for the error message."""
-    convs = (float, int, float, str, int, int, int, float, int)[: len(row)]
-    for name, conv, text in zip(HEADER, convs, row, strict=True):
+    convs = (float, int, float, str, int, int, int, float, int, int)[: len(row)]
+    for name, conv, text in zip(HEADER, convs, row[: len(convs)], strict=True):
         try:
             conv(text)
         except ValueError:
@@ -263,17 +354,19 @@ def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADE
         tv, pv, cv = float(t), int(pid), float(ct)
         rv, vv, sv, uv = int(rss), int(vms), int(shr), float(cpu)
         ppid = int(row[8]) if len(row) > 8 else NO_PARENT
+        swap = int(row[9]) if len(row) > 9 else 0
     except ValueError:
         raise RecordingFormatError(path, line, _bad_field(row)) from None
     if not (-_MAX_TIME < tv < _MAX_TIME and -_MAX_TIME < cv < _MAX_TIME):
         raise RecordingFormatError(path, line, "time out of range (epoch seconds expected)")
-    if not (0 <= rv < _MAX_BYTES and 0 <= vv < _MAX_BYTES and 0 <= sv < _MAX_BYTES):
+    if not (0 <= rv < _MAX_BYTES and 0 <= vv < _MAX_BYTES and 0 <= sv < _MAX_BYTES
+            and 0 <= swap < _MAX_BYTES):  # fmt: skip
         raise RecordingFormatError(path, line, "memory size out of range")
     if not (0 <= pv < 2**32 and -1.0 < uv < 1e6):
         raise RecordingFormatError(path, line, "pid or cpu_percent out of range")
     if not NO_PARENT <= ppid < 2**32:
         raise RecordingFormatError(path, line, "ppid out of range")
-    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid))
+    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid, swap))
 
 
 class RecordingReader:
@@ -282,6 +375,10 @@ class RecordingReader:
     Raises :class:`RecordingFormatError` for a file that is not a recording or has a malformed row
     (with its line number). An incomplete last line is skipped, and its line number is left in
     ``truncated_line`` once the rows are exhausted, so callers may say so.
+
+    A directory is read as a store (:mod:`toptui.store.state_store`): its segments in time order,
+    as one recording. A segment's torn tail (a crash, a ``kill -9``) is skipped and named in
+    ``torn``, not reported as ``truncated_line``: a store is written while it is read.
 
     With ``stream`` (binary, e.g. a pipe that cannot be opened twice) the rows come from it rather
     than from opening ``path``, which then only names the input in errors; such a reader gives its
@@ -293,10 +390,15 @@ class RecordingReader:
         self.truncated_line: int | None = None
         self.rows_read = 0
         self.header = HEADER  # the format read (known once rows() has begun)
-        self.has_parents = True  # format 2: rows carry ppid
+        self.has_parents = True  # format 2 and later: rows carry ppid
+        self.torn: list[str] = []  # a store's segments whose incomplete end was skipped
+        self._current = self.path  # the file being read (a store's segment), for errors
         self._stream = stream
 
     def rows(self) -> Iterator[Row]:
+        if self._stream is None and os.path.isdir(self.path):
+            yield from self._store_rows()
+            return
         if self._stream is None:
             with open(self.path, encoding=_ENCODING, errors=_READ_ERRORS, newline="") as f:
                 yield from self._rows(f)
@@ -307,8 +409,29 @@ class RecordingReader:
         finally:
             f.detach()  # closing the wrapper would close the caller's stream
 
-    def _rows(self, f: Iterable[str]) -> Iterator[Row]:
-        path = self.path
+    def _store_rows(self) -> Iterator[Row]:
+        segments = store_segments(self.path)
+        if not segments:
+            raise RecordingError(self.path, "is a directory, not a toptui store (no history-*.csv "
+                                 "in it)", errno.EISDIR)  # fmt: skip
+        for seg in segments:
+            if not seg.endswith(".gz") and not os.path.exists(seg):
+                seg += ".gz"  # compressed since it was listed (serve rotated it meanwhile)
+            if not os.path.exists(seg):
+                continue  # pruned since it was listed: older than the history kept
+            opener = gzip.open if seg.endswith(".gz") else open
+            with opener(seg, "rt", encoding=_ENCODING, errors=_READ_ERRORS, newline="") as f:
+                self.truncated_line = None
+                try:
+                    yield from self._rows(f, seg)
+                except (EOFError, gzip.BadGzipFile, zlib.error):
+                    self.truncated_line = -1  # a damaged compressed end: what came before stays
+                if self.truncated_line is not None:
+                    self.torn.append(seg)
+        self.truncated_line = None
+
+    def _rows(self, f: Iterable[str], path: str | None = None) -> Iterator[Row]:
+        path = self._current = self.path if path is None else path
         lines = _Lines(f)
         reader = csv.reader(lines, strict=True)
         try:
@@ -318,7 +441,8 @@ class RecordingReader:
         if first is None:
             raise RecordingFormatError(path, 1, "empty file")
         columns = tuple(c.lstrip("\ufeff") for c in first)
-        if columns not in (HEADER, HEADER_V1):
+        version = format_of(columns)
+        if version is None:
             if lines.partial and HEADER_LINE.startswith(",".join(first)):
                 self.truncated_line = 1  # cut off inside the header itself
                 return
@@ -326,7 +450,7 @@ class RecordingReader:
                 path, 1, f"not a toptui recording (the first line is not {HEADER_LINE})"
             )
         self.header = columns
-        self.has_parents = columns == HEADER
+        self.has_parents = version >= 2
         held: tuple[list[str], int] | None = None
         while True:
             try:
@@ -355,7 +479,7 @@ class RecordingReader:
 
     def _emit(self, row: list[str], line: int) -> Row:
         self.rows_read += 1
-        return _parse(row, self.path, line, self.header)
+        return _parse(row, self._current, line, self.header)
 
     def ticks(self) -> Iterator[tuple[float, list[Row]]]:
         """Rows grouped by their ``time`` column, in file order: one group per recorded tick."""
@@ -369,6 +493,39 @@ class RecordingReader:
             group.append(r)
         if group:
             yield t, group
+
+
+def lines_after(path: str, offset: int) -> tuple[int, list[str]]:
+    """The header's column count and the whole lines of one store segment from byte ``offset``
+    of its plain text on (a line start, as a checkpoint notes it); a torn last line is left out.
+    ``path`` may since have been compressed (``path.gz``). Nothing readable: (0, [])."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        path += ".gz"
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            first = f.readline()
+            f.seek(max(offset, len(first)))
+            data = f.read()
+    except (OSError, EOFError, zlib.error):
+        return 0, []
+    end = data.rfind(b"\n")
+    lines = data[: end + 1].decode(_ENCODING, _READ_ERRORS).split("\r\n")
+    return len(first.split(b",")), lines[:-1]
+
+
+def parse_fields(text: str, columns: int) -> Row | None:
+    """One of toptui's own rows (``time`` and all), or None when it does not parse: the launch's
+    fast path, which skips a bad row rather than failing."""
+    try:
+        row = next(csv.reader([text]))
+        if len(row) != columns or columns < len(HEADER):
+            return None
+        return _new_row(Row, (float(row[0]), int(row[1]), float(row[2]), row[3], int(row[4]),
+                              int(row[5]), int(row[6]), float(row[7]), int(row[8]),
+                              int(row[9])))  # fmt: skip
+    except (csv.Error, ValueError, StopIteration):
+        return None
 
 
 @dataclass(slots=True)
