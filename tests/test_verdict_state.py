@@ -75,6 +75,14 @@ def test_collections_of_15_to_20_mb_every_80_s_on_a_230_kib_s_leak_stay_flagged(
     words = shown(x)
     assert first_leak(words) <= 240
     assert_held(words)
+    # while a collection hides the growth, the reasons say the flag is held through it
+    t = [float(i) for i in range(len(x))]
+    got = series_verdicts(t, x, range(1, len(x) + 1))
+    after = [v.reasons[0] for v in got.values() if v is not None and v.verdict == "leak"]
+    held = [r for r in after if r.startswith("still rising after a ")]
+    assert held, after[:5]
+    size = float(held[0].split()[4])  # "still rising after a 17.0 MiB collection: ..."
+    assert 12 <= size <= 21, held[0]
 
 
 def test_a_leak_under_up_to_6_mib_of_short_lived_allocations_stays_flagged():
