@@ -54,6 +54,11 @@ FORGET_RATE = 1.0
 CLEAR_S = 120.0
 #: Sooner when the detector has also found no steady growth for this long.
 AGREE_S = 90.0
+#: However the floor creeps, a flag is cleared once the detector has found no steady growth for
+#: this long: a cache filling ever more slowly keeps setting small new highs for many minutes
+#: while the detector sees it slowing or stopped. On the labelled suites the longest such spell
+#: in a held leak (stairs a minute apart) is 168 s; this leaves a margin over it.
+DISAGREE_S = 240.0
 #: CLEAR_S of flat floor clears a flag only once the detector has said something other than leak
 #: for this long: a slow leak (a few KiB/s under noise, or stairs) can go two minutes without a
 #: new high while the detector still sees its trend, and one judgement that tips over must not
@@ -200,6 +205,11 @@ class VerdictState:
             why = (
                 f"flat for {fmt_duration(flat)} and no steady growth for "
                 f"{fmt_duration(t - self.raw_other_since)}: growth stopped"
+            )
+        elif self.raw_other_since is not None and t - self.raw_other_since >= DISAGREE_S:
+            why = (
+                f"no steady growth for {fmt_duration(t - self.raw_other_since)}, though the "
+                f"floor still creeps up (last new high {fmt_duration(flat)} ago): not a leak"
             )
         elif (
             flat >= CLEAR_S
