@@ -146,6 +146,8 @@ def test_rising_comes_before_leak_and_is_not_a_leak():
     before = [w for n, w in words.items() if n < first]
     assert "rising" in before
     assert before[-1] == "rising"
+    # never a flag on less than FLAG_MIN_WINDOW_S of history (n samples span n - 1 seconds)
+    assert first - 1 >= verdict_state.FLAG_MIN_WINDOW_S
 
 
 def test_reasons_say_why_a_flag_was_cleared():

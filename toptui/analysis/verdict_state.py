@@ -44,6 +44,10 @@ from toptui.analysis.growth import GrowthVerdict, fmt_duration, fmt_size
 #: (until then the state is "rising"). Short: the detector already demands minutes of evidence;
 #: this only keeps a single judgement that tips over from flashing a flag.
 CONFIRM_S = 10.0
+#: Nor before this much history (seconds): in its first minute a process seen mid-way up one GC
+#: cycle's ramp, before any collection, looks like a leak to the detector, and the collection
+#: that follows would drop the flag (the labelled suites' GC sawtooths with cycles over 45 s).
+FLAG_MIN_WINDOW_S = 60.0
 #: Evidence for a flag is time the detector said "leak"; time it said otherwise takes it back at
 #: this rate, so a single judgement that tips over now and then never adds up to a flag.
 FORGET_RATE = 1.0
@@ -136,9 +140,9 @@ class VerdictState:
                 return replace(raw, reasons=(note, *raw.reasons))
             return raw
         self.cleared = None
-        if self.evidence < CONFIRM_S:
+        if self.evidence < CONFIRM_S or raw.window_s < FLAG_MIN_WINDOW_S:
             self.shown = "rising"
-            wait = CONFIRM_S - self.evidence
+            wait = max(CONFIRM_S - self.evidence, FLAG_MIN_WINDOW_S - raw.window_s)
             return replace(
                 raw,
                 verdict="rising",
