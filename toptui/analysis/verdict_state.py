@@ -11,15 +11,16 @@ is *shown*, from the detector's successive answers and the memory floor itself:
 ``no_leak``
     the detector finds no steady growth, or a flagged leak's floor has stopped rising.
 ``rising``
-    the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row:
-    shown quietly, like an alert that is pending before it fires. Not a leak: JSON names it,
+    the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row
+    (or on less than ``FLAG_MIN_WINDOW_S`` of history): shown quietly, like an alert that is pending before it fires. Not a leak: JSON names it,
     ``analyze --fail-on-leak`` does not fail on it.
 ``leak``
     entered when the detector has found steady growth at every judgement for ``CONFIRM_S``
     seconds. It then stays while the floor keeps rising, whatever single judgements say, and is
     cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds and the
     detector has not said leak for ``CLEAR_AGREE_S`` (growth stopped), sooner on stronger
-    evidence, or when the process exits (the caller drops its state).
+    evidence, when the detector has found no steady growth for ``DISAGREE_S`` however the floor
+    creeps, or when the process exits (the caller drops its state).
 
 The floor at time t is the 10% low of the last ``FLOOR_S`` seconds of samples: a GC collection, a
 burst of short-lived allocations or noise never raises it, and retained memory does. It counts as
