@@ -12,8 +12,9 @@ is *shown*, from the detector's successive answers and the memory floor itself:
     the detector finds no steady growth, or a flagged leak's floor has stopped rising.
 ``rising``
     the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row
-    (or on less than ``FLAG_MIN_WINDOW_S`` of history): shown quietly, like an alert that is pending before it fires. Not a leak: JSON names it,
-    ``analyze --fail-on-leak`` does not fail on it.
+    (or on less than ``FLAG_MIN_WINDOW_S`` of history): shown quietly, like an alert that is
+    pending before it fires. Not a leak: JSON names it, ``analyze --fail-on-leak`` does not fail
+    on it.
 ``leak``
     entered when the detector has found steady growth at every judgement for ``CONFIRM_S``
     seconds. It then stays while the floor keeps rising, whatever single judgements say, and is
