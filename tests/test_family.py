@@ -350,3 +350,54 @@ def test_named_picks_the_smallest_family_that_explains_the_growth():
     # The table's filters: a filtered-out process explains nothing.
     assert named([leaker, bash, tmux_], keep=lambda k: k[0] != 1001) == [bash]
     assert named([early, sawtooth, flagged], keep=lambda k: k[0] != 1001) == [early]
+
+
+def _pool_recording(path, seconds: int = 600) -> None:
+    """A recording (format 2, with parent pids) of a pool: a flat head (pid 10) and sixteen
+    20 MiB workers that each keep 800 B/s, too little to flag alone; and a flat lone process."""
+    from toptui.store.recording import Recorder
+
+    with Recorder(path) as rec:
+        for i in range(seconds):
+            head = proc(10, 1, 50 * MIB)
+            workers = [replace(proc(100 + w, 2, 20 * MIB + 800 * i), ppid=10) for w in range(16)]
+            lone = proc(99, 1, 80 * MIB)
+            rec.record(Snapshot(float(i), float(i), 1.0, SYSTEM, (head, *workers, lone)))
+
+
+def test_analyze_judges_the_families_of_a_recording_that_keeps_parent_pids(tmp_path, capsys):
+    import json
+
+    from toptui.commands import analyze
+
+    path = tmp_path / "pool.csv"
+    _pool_recording(path)
+    assert analyze.main([str(path), "--format", "json", "--families"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    series = [o for o in lines if "family" not in o]
+    assert len(series) == 18 and not any(o["verdict"] == "leak" for o in series)
+    families = [o["family"] for o in lines if "family" in o]
+    assert len(families) == 1, families
+    pool = families[0]
+    assert pool["root"] == 10 and pool["name"] == "p10" and pool["verdict"] == "leak"
+    assert pool["members"] == [10, *range(100, 116)]
+    assert abs(pool["rate_bytes_per_s"] - 16 * 800) < 2048
+    assert pool["res"] == 50 * MIB + 16 * (20 * MIB + 800 * 599)
+    # without --families the output is the series alone, as before
+    assert analyze.main([str(path), "--format", "json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 18
+
+
+def test_analyze_says_a_recording_without_parent_pids_has_no_families(tmp_path, capsys):
+    from toptui.commands import analyze
+
+    path = tmp_path / "pool.csv"
+    _pool_recording(path, seconds=120)
+    rows = path.read_text().splitlines()
+    old = ["time,pid,create_time,name,rss,vms,shared,cpu_percent"]
+    old += [row.rsplit(",", 1)[0] for row in rows[1:]]  # format 1: no ppid column
+    path.write_text("\n".join(old) + "\n")
+    assert analyze.main([str(path), "--families"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().endswith("recorded without parent pids: no families")
+    assert "family " not in captured.out

@@ -184,6 +184,20 @@ def test_cache_warming_up_in_its_first_minutes_is_not_yet_a_leak(window: int) ->
     assert any("slowing down" in r for r in judge(*make(warm, duration=90)).reasons)
 
 
+@pytest.mark.parametrize("window", [300, 480, 720, 1200])
+def test_a_cache_filling_on_a_log_curve_for_twenty_minutes_is_not_a_leak(window: int) -> None:
+    """150 MiB over 20 minutes on a log curve (time constant 120 s): still rising at every
+    window, ever more slowly, long after the first minutes' warm-up rule ends; the plainer
+    slowing-down rule for long windows says so. A leak of the same size is still flagged."""
+    total = 1200.0
+    warm = lambda t: 150 * MIB * math.log1p(t / 120) / math.log1p(total / 120)  # noqa: E731
+    v = judge(*make(warm, duration=window, seed=3))
+    assert v.verdict == "no_leak", v.reasons
+    assert any("slowing down" in r for r in v.reasons)
+    steady = lambda t: 150 * MIB * t / total  # noqa: E731
+    assert judge(*make(steady, duration=window, seed=3)).verdict == "leak"
+
+
 def test_slow_leak_under_heavy_noise_is_seen_within_a_minute() -> None:
     """60 KiB/s under 2 MiB of white noise: 20 block floors barely show it after 60 s, the 60
     samples do (their test is deflated for autocorrelation, so a slow wander is not a trend)."""

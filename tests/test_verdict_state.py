@@ -8,6 +8,7 @@ would see it. Synthetic series: these run in milliseconds and never depend on th
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
@@ -75,6 +76,14 @@ def test_collections_of_15_to_20_mb_every_80_s_on_a_230_kib_s_leak_stay_flagged(
     words = shown(x)
     assert first_leak(words) <= 240
     assert_held(words)
+    # while a collection hides the growth, the reasons say the flag is held through it
+    t = [float(i) for i in range(len(x))]
+    got = series_verdicts(t, x, range(1, len(x) + 1))
+    after = [v.reasons[0] for v in got.values() if v is not None and v.verdict == "leak"]
+    held = [r for r in after if r.startswith("still rising after a ")]
+    assert held, after[:5]
+    size = float(held[0].split()[4])  # "still rising after a 17.0 MiB collection: ..."
+    assert 12 <= size <= 21, held[0]
 
 
 def test_a_leak_under_up_to_6_mib_of_short_lived_allocations_stays_flagged():
@@ -94,6 +103,24 @@ def test_a_straight_line_warm_up_is_cleared_soon_after_it_levels_off():
     cleared_by = 60 + verdict_state.FLOOR_S + verdict_state.CLEAR_S
     late = {n: w for n, w in words.items() if n > cleared_by}
     assert set(late.values()) == {"no_leak"}, late
+
+
+def test_a_cache_filling_ever_more_slowly_is_cleared_while_it_still_creeps():
+    # 150 MiB over 20 minutes on a log curve: flagged in its first minute (nothing tells it from
+    # a leak yet), then the detector sees it slowing down like a warm-up; its floor keeps setting
+    # small new highs, but the flag goes once the detector has disagreed for DISAGREE_S.
+    r = random.Random(10)
+    x = [100 * MIB + 150 * MIB * math.log1p(i / 120) / math.log1p(1200 / 120) + noise(r)
+         for i in range(1200)]  # fmt: skip
+    t = [float(i) for i in range(len(x))]
+    got = series_verdicts(t, x, range(10, len(x) + 1, 10))
+    words = {n: v.verdict for n, v in got.items() if v is not None}
+    flagged = first_leak(words)
+    cleared_by = flagged + verdict_state.DISAGREE_S + 60
+    late = {n: w for n, w in words.items() if n > cleared_by}
+    assert set(late.values()) == {"no_leak"}, late
+    why = next(v.reasons[0] for n, v in got.items() if n > flagged and v and v.verdict == "no_leak")
+    assert "no steady growth for" in why and "not a leak" in why, why
 
 
 @pytest.mark.parametrize(
@@ -119,6 +146,8 @@ def test_rising_comes_before_leak_and_is_not_a_leak():
     before = [w for n, w in words.items() if n < first]
     assert "rising" in before
     assert before[-1] == "rising"
+    # never a flag on less than FLAG_MIN_WINDOW_S of history (n samples span n - 1 seconds)
+    assert first - 1 >= verdict_state.FLAG_MIN_WINDOW_S
 
 
 def test_reasons_say_why_a_flag_was_cleared():

@@ -91,6 +91,16 @@ ONSET_PENALTY = 2.0
 WARMUP_WINDOW_S = 200.0
 DECEL_RATIO = 0.8
 DECEL_T = 3.0
+# Past WARMUP_WINDOW_S only a plainer slowing-down counts (end rate under 60% of the mean, t under
+# -5): a cache filling on a log or exponential curve keeps slowing for many minutes and would be
+# flagged all that time, while a leak that slows by 40% or starts fast and then leaks steadily
+# stays above these bounds (tests/test_verdict_state.py).
+DECEL_RATIO_LONG = 0.6
+DECEL_T_LONG = 5.0
+# ... and only while it is still slowing: the last third of the growth rising at under LATE_RATIO
+# of the middle third's rate (each third at least THIRD_MIN_BLOCKS floors).
+LATE_RATIO = 0.85
+THIRD_MIN_BLOCKS = 3
 # The floor must end above every floor before the onset by 30% of its rise (a new high).
 NEW_HIGH_FRAC = 0.3
 # Stopped: a flat tail at least 20% of the window (shorter for a quick step: as long as the step
@@ -763,13 +773,29 @@ def _stopped(w: _Window, f: _Floors, m: _Model) -> GrowthVerdict | None:
 
 
 def _warm_up(w: _Window, m: _Model) -> GrowthVerdict | None:
-    """Stage 4c: in the first minutes, a rise slowing down the way a cache fills."""
-    if w.obs <= WARMUP_WINDOW_S and len(m.post_f) >= 6:
+    """Stage 4c: a rise slowing down the way a cache fills (more plainly so after the first
+    minutes)."""
+    if len(m.post_f) >= 6:
+        early = w.obs <= WARMUP_WINDOW_S
+        ratio_max, t_max = (DECEL_RATIO, DECEL_T) if early else (DECEL_RATIO_LONG, DECEL_T_LONG)
         ratio, t_curv = _curvature(m.post_t, m.post_f)
-        if ratio < DECEL_RATIO and t_curv < -DECEL_T:
+        if ratio < ratio_max and t_curv < -t_max and (early or _still_slowing(m)):
             why = f"slowing down like a warm-up: rising at {ratio:.0%} of its mean rate"
             return m.no(CONF_WARM_UP, m.risen, why)
     return None
+
+
+def _still_slowing(m: _Model) -> bool:
+    """Whether the floor rose more slowly in the last third of the growth than in the middle
+    third. A cache filling keeps slowing down; a leak whose rate dropped once (by 40%, say)
+    then keeps its new pace, which a quadratic over the whole growth reads as slowing too."""
+    ts, fs = m.post_t, m.post_f
+    a, b = ts[0], ts[-1]
+    cut1, cut2 = a + (b - a) / 3, a + 2 * (b - a) / 3
+    i, j = bisect_left(ts, cut1), bisect_left(ts, cut2)
+    if j - i < THIRD_MIN_BLOCKS or len(ts) - j < THIRD_MIN_BLOCKS:
+        return True
+    return _theil_sen(ts[j:], fs[j:]) < LATE_RATIO * _theil_sen(ts[i:j], fs[i:j])
 
 
 def _trend(w: _Window, f: _Floors, m: _Model) -> tuple[float, str]:

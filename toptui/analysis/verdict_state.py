@@ -11,19 +11,22 @@ is *shown*, from the detector's successive answers and the memory floor itself:
 ``no_leak``
     the detector finds no steady growth, or a flagged leak's floor has stopped rising.
 ``rising``
-    the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row:
-    shown quietly, like an alert that is pending before it fires. Not a leak: JSON names it,
-    ``analyze --fail-on-leak`` does not fail on it.
+    the detector has just found steady growth, but not yet for ``CONFIRM_S`` seconds in a row
+    (or on less than ``FLAG_MIN_WINDOW_S`` of history): shown quietly, like an alert that is
+    pending before it fires. Not a leak: JSON names it, ``analyze --fail-on-leak`` does not fail
+    on it.
 ``leak``
     entered when the detector has found steady growth at every judgement for ``CONFIRM_S``
     seconds. It then stays while the floor keeps rising, whatever single judgements say, and is
-    cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds (growth
-    stopped), or when the process exits (the caller drops its state).
+    cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds and the
+    detector has not said leak for ``CLEAR_AGREE_S`` (growth stopped), sooner on stronger
+    evidence, when the detector has found no steady growth for ``DISAGREE_S`` however the floor
+    creeps, or when the process exits (the caller drops its state).
 
-The floor at time t is the lowest sample of the last ``FLOOR_S`` seconds: a GC collection, a burst
-of short-lived allocations or noise never raises it, and retained memory does. It counts as a new
-high when it exceeds the last counted high by ``RISE_FRAC`` of what the leak's flagged rate adds
-in ``CLEAR_S`` (and at least ``RISE_MIN_BYTES``), so a slow wander does not hold a flag.
+The floor at time t is the 10% low of the last ``FLOOR_S`` seconds of samples: a GC collection, a
+burst of short-lived allocations or noise never raises it, and retained memory does. It counts as
+a new high when it exceeds the last counted high by ``RISE_FRAC`` of the least growth that counts
+(max(``RISE_MIN_BYTES``, 1% of the floor)), so a few pages of wander do not hold a flag.
 
 Everything here is a function of the samples and of the times they were taken: the same series
 judged at the same sample times gives the same states, whatever the machine's load. Pure: no
@@ -43,6 +46,10 @@ from toptui.analysis.growth import GrowthVerdict, fmt_duration, fmt_size
 #: (until then the state is "rising"). Short: the detector already demands minutes of evidence;
 #: this only keeps a single judgement that tips over from flashing a flag.
 CONFIRM_S = 10.0
+#: Nor before this much history (seconds): in its first minute a process seen mid-way up one GC
+#: cycle's ramp, before any collection, looks like a leak to the detector, and the collection
+#: that follows would drop the flag (the labelled suites' GC sawtooths with cycles over 45 s).
+FLAG_MIN_WINDOW_S = 60.0
 #: Evidence for a flag is time the detector said "leak"; time it said otherwise takes it back at
 #: this rate, so a single judgement that tips over now and then never adds up to a flag.
 FORGET_RATE = 1.0
@@ -53,6 +60,17 @@ FORGET_RATE = 1.0
 CLEAR_S = 120.0
 #: Sooner when the detector has also found no steady growth for this long.
 AGREE_S = 90.0
+#: However the floor creeps, a flag is cleared once the detector has found no steady growth for
+#: this long: a cache filling ever more slowly keeps setting small new highs for many minutes
+#: while the detector sees it slowing or stopped. On the labelled suites the longest such spell
+#: in a held leak (stairs a minute apart) is 168 s; this leaves a margin over it.
+DISAGREE_S = 240.0
+#: CLEAR_S of flat floor clears a flag only once the detector has said something other than leak
+#: for this long: a slow leak (a few KiB/s under noise, or stairs) can go two minutes without a
+#: new high while the detector still sees its trend, and one judgement that tips over must not
+#: end it. Short against CLEAR_S, so a warm-up that levelled off is still cleared about two
+#: minutes after it stopped.
+CLEAR_AGREE_S = 15.0
 #: The floor is the lowest sample in this trailing window (seconds).
 FLOOR_S = 15.0
 #: A new high must add this share of the least growth that counts (max(1 MiB, 1% of the floor)):
@@ -60,12 +78,13 @@ FLOOR_S = 15.0
 #: (1 KiB/s) still adds it well within CLEAR_S.
 RISE_FRAC = 0.1
 RISE_MIN_BYTES = 1024.0 * 1024.0
-#: Memory before the growth: the floor of this many seconds before the flag. A floor that falls
-#: below it, by GIVE_BACK_FRAC of the least growth that counts (max(1 MiB, 1%)), gave the growth
-#: back and more (a collection or the end of an oscillation's rise): it was not kept. Just back
-#: to that level is not enough: a slow leak under noise gets there now and then.
-REF_S = 60.0
-GIVE_BACK_FRAC = -0.5
+#: Memory before the growth: the floor of this many seconds before the flag (long enough to hold
+#: the trough of a GC cycle of a minute or two, which a sawtooth leak never goes below). A floor
+#: that falls below it by GIVE_BACK_FRAC of the least growth that counts (max(1 MiB, 1%)), gave the
+#: growth back and more (the end of an oscillation's rise): it was not kept. Just back to that
+#: level is not enough: a slow leak under noise gets there now and then.
+REF_S = 180.0
+GIVE_BACK_FRAC = 0.5  # below the level before the flag by half the least growth that counts
 GIVE_BACK_MIN_BYTES = 1024.0 * 1024.0
 #: The floor of a stretch of samples: this low quantile (robust to a single dip).
 FLOOR_QUANTILE = 0.1
@@ -92,6 +111,7 @@ class VerdictState:
     cleared: tuple[float, str] | None = None  # when a flag was last cleared, and why
     gave_back: bool = False
     rise_step: float = 0.0
+    collection: float = 0.0  # the largest drop from a peak since the last new high (bytes)
     given_back_at: float = float("-inf")  # a floor at or below this gave the growth back
     _window: deque[tuple[float, float]] | None = None  # the samples of the last FLOOR_S
 
@@ -122,9 +142,9 @@ class VerdictState:
                 return replace(raw, reasons=(note, *raw.reasons))
             return raw
         self.cleared = None
-        if self.evidence < CONFIRM_S:
+        if self.evidence < CONFIRM_S or raw.window_s < FLAG_MIN_WINDOW_S:
             self.shown = "rising"
-            wait = CONFIRM_S - self.evidence
+            wait = max(CONFIRM_S - self.evidence, FLAG_MIN_WINDOW_S - raw.window_s)
             return replace(
                 raw,
                 verdict="rising",
@@ -139,7 +159,7 @@ class VerdictState:
         k = bisect_left(times, t - REF_S)
         before = [float(v) for v in values[k:]]
         ref = _low(before) if before else 0.0
-        self.given_back_at = ref + GIVE_BACK_FRAC * max(GIVE_BACK_MIN_BYTES, 0.01 * ref)
+        self.given_back_at = ref - GIVE_BACK_FRAC * max(GIVE_BACK_MIN_BYTES, 0.01 * ref)
         # the floor as of the flag: the last FLOOR_S of samples
         k = bisect_left(times, t - FLOOR_S)
         recent = zip(times[k:], values[k:], strict=True)
@@ -147,6 +167,7 @@ class VerdictState:
         self.high = _low([v for _, v in self._window]) if self._window else float("-inf")
         self.rise_step = RISE_FRAC * max(RISE_MIN_BYTES, 0.01 * self.high)
         self.high_t = self.seen_t = t  # the flag itself is the first evidence
+        self.collection = 0.0
         return raw
 
     def _follow_floor(self, times: Sequence[float], values: Sequence[float], t: float) -> None:
@@ -171,6 +192,10 @@ class VerdictState:
             floor = _low([v for _, v in window])
             if floor >= self.high + step:
                 self.high, self.high_t = floor, tk
+                self.collection = 0.0
+            given = max(v for _, v in window) - window[-1][1]
+            if given >= step / RISE_FRAC:  # at least the least growth that counts
+                self.collection = max(self.collection, given)
             self.gave_back = floor <= self.given_back_at
 
     def _held(self, t: float, raw: GrowthVerdict) -> GrowthVerdict:
@@ -187,7 +212,16 @@ class VerdictState:
                 f"flat for {fmt_duration(flat)} and no steady growth for "
                 f"{fmt_duration(t - self.raw_other_since)}: growth stopped"
             )
-        elif flat >= CLEAR_S and raw.verdict != "leak":
+        elif self.raw_other_since is not None and t - self.raw_other_since >= DISAGREE_S:
+            why = (
+                f"no steady growth for {fmt_duration(t - self.raw_other_since)}, though the "
+                f"floor still creeps up (last new high {fmt_duration(flat)} ago): not a leak"
+            )
+        elif (
+            flat >= CLEAR_S
+            and self.raw_other_since is not None
+            and t - self.raw_other_since >= CLEAR_AGREE_S
+        ):
             why = f"flat for {fmt_duration(flat)}: growth stopped (floor {fmt_size(self.high)})"
         if why:
             self.cleared = (t, why)
@@ -203,6 +237,8 @@ class VerdictState:
             return raw
         ago = "just now" if flat < 1 else f"{fmt_duration(flat)} ago"
         why = f"still rising: the floor reached a new high {ago}"
+        if self.collection:
+            why = f"still rising after a {fmt_size(self.collection)} collection: new high {ago}"
         return replace(
             last,
             window_s=raw.window_s,

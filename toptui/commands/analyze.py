@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import IO
 
+from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
 from toptui.commands.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
-from toptui.engine.monitor import series_verdicts
+from toptui.engine.monitor import Monitor, judge_every_for, series_verdicts
 from toptui.render import format as fmt
+from toptui.sampling.replay import ReplaySampler
 from toptui.store.recording import (
     BOM,
     RecordingFormatError,
@@ -388,6 +390,44 @@ def judge_traces(traces: list[Trace], available: float | None) -> list[Result]:
     return out
 
 
+def judge_families(path: str, pids: set[int] | None = None) -> list[FamilyVerdict] | None:
+    """The families the screen's F would name at a recording's last sample, judged from its
+    first (the recording played through the screen's own monitor, history, judging schedule
+    and family state machines, with no CPU budget); None when it keeps no parent pids."""
+    try:
+        sampler = ReplaySampler(path, pids)
+    except (OSError, ValueError):  # read once already: a file changed since is simply skipped
+        return None
+    if not sampler.has_parents:
+        return None
+    interval = sampler.interval_s
+    monitor = Monitor(sampler, interval_s=interval, judge_every_s=judge_every_for(interval))
+    monitor.judge_budget_s = math.inf
+    monitor.families = True
+    frame = monitor.step()
+    while not sampler.done:
+        frame = monitor.step()
+    alive = {p.key for p in frame.snapshot.procs}
+    return named(frame.families or (), alive.__contains__, rising=True)
+
+
+def _print_families(found: list[tuple[str, list[FamilyVerdict]]], form: str, out: IO[str]) -> None:
+    """After the series: one line (or JSON object) per named family of each recording."""
+    from toptui.commands.batch import family_json  # batch's schema; loaded only when asked
+
+    for path, fams in found:
+        for f in fams:
+            if form == "json":
+                obj = {"source": _utf8(path), "family": family_json(f)}
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            else:
+                rate = fmt.human_bytes(f.verdict.rate_bytes_per_s)
+                out.write(
+                    f"family {f.head[0]} {_printable(f.name)} ({len(f.members)} processes) "
+                    f"{fmt.human_bytes(f.res)} +{rate}/s {f.verdict.verdict}\n"
+                )
+
+
 def _ordered(results: list[Result]) -> list[Result]:
     """Leaks first, fastest first; the rest keep the order they appear in the file."""
     leaks = sorted(
@@ -557,6 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these processes",
     )
     p.add_argument(
+        "--families",
+        action="store_true",
+        help="also judge families (a process and its descendants, as the screen's F) in "
+        "recordings that keep parent pids, and list those named at their last sample",
+    )
+    p.add_argument(
         "--available",
         type=size_bytes,
         metavar="SIZE",
@@ -580,7 +626,7 @@ def main(argv: list[str]) -> int:
             reconfigure(errors="backslashreplace")  # odd bytes in a name must not crash printing
     pids = {p for group in args.pid for p in group} if args.pid else None
     try:
-        return _run(args.paths, args.format, args.fail_on_leak, pids, args.available)
+        return _run(args.paths, args.format, args.fail_on_leak, pids, args.available, args.families)
     except KeyboardInterrupt:
         return 130
 
@@ -591,6 +637,7 @@ def _run(
     fail_on_leak: bool,
     pids: set[int] | None,
     available: float | None = None,
+    families: bool = False,
 ) -> int:
     given = available is not None
     if available is None:
@@ -619,11 +666,21 @@ def _run(
     if pids is not None and not results and not failed:
         _say(f"no process with pid {', '.join(map(str, sorted(pids)))} in the inputs")
         return 2
+    named_families: list[tuple[str, list[FamilyVerdict]]] = []
+    if families:
+        for path, ts in loaded_inputs:
+            if ts and ts[0].pid is not None and path != "-":  # a recording, readable again
+                found = judge_families(path, pids)
+                if found is None:
+                    _say(f"{path}: recorded without parent pids: no families")
+                else:
+                    named_families.append((path, found))
     out = sys.stdout
     try:
         if out is None:
             raise OSError(errno.EBADF, "standard output is closed")
         _print(per_input, form, out, _oom_basis(available, given))
+        _print_families(named_families, form, out)
         out.flush()
     except BrokenPipeError:
         to_devnull(out)  # `toptui analyze ... | head`: the reader left; say nothing more.
