@@ -2,6 +2,7 @@
 monitor through the same state machine as processes, named by the smallest one that explains the
 growth, and holding no state once family mode is off or their heads are gone."""
 
+import csv
 import gc
 import random
 import weakref
@@ -393,10 +394,11 @@ def test_analyze_says_a_recording_without_parent_pids_has_no_families(tmp_path, 
 
     path = tmp_path / "pool.csv"
     _pool_recording(path, seconds=120)
-    rows = path.read_text().splitlines()
-    old = ["time,pid,create_time,name,rss,vms,shared,cpu_percent"]
-    old += [row.rsplit(",", 1)[0] for row in rows[1:]]  # format 1: no ppid column
-    path.write_text("\n".join(old) + "\n")
+    rows = list(csv.reader(path.read_text().splitlines()))
+    v1 = ["time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent"]
+    at = [rows[0].index(name) for name in v1]  # format 1: no ppid column (nor anything later)
+    with path.open("w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([[row[i] for i in at] for row in rows])
     assert analyze.main([str(path), "--families"]) == 0
     captured = capsys.readouterr()
     assert captured.err.strip().endswith("recorded without parent pids: no families")
