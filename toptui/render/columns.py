@@ -169,8 +169,9 @@ def visible_columns(extra: Sequence[str] = (), tree: bool = False) -> list[Colum
     return [*COLUMNS[:-1], *(OPTIONAL_COLUMNS[n] for n in names), COLUMNS[-1]]
 
 
-# COMMAND is what tells a person which process a row is; narrower than this it is no use.
-MIN_COMMAND_WIDTH = 12
+# COMMAND is what tells a person which process a row is: room for a program as toptui names it,
+# "python3 leaker.py" (17) or "node server.js", so at 80 columns VIRT, NI and PR give way for it.
+MIN_COMMAND_WIDTH = 18
 
 # The order in which columns give way when COMMAND would get less than MIN_COMMAND_WIDTH: first
 # the top columns that say least about memory, which this tool is for (VIRT is address space, not
