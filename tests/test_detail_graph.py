@@ -197,3 +197,16 @@ async def test_at_80x24_the_facts_give_way_to_the_graph():
         assert "more line" in str(facts.content)  # and it says what was cut
         await pilot.resize_terminal(120, 60)
         await wait_for(pilot, lambda: "more line" not in str(facts.content))
+
+
+async def test_help_explains_the_statistics_the_facts_use():
+    m = machine()
+    app = TopApp(interval_s=0.05, monitor=Monitor(m, interval_s=1.0))  # type: ignore[arg-type]
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: app.frame is not None)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: "Words in the detail view" in "\n".join(screen_lines(app)))
+        text = "\n".join(screen_lines(app))
+        for term in ("trend z", "least growth that counts", "floor", "onset", "OOM in ~"):
+            assert term in text, term
+        assert "Mann-Kendall" in text and "Graph full-screen" in text and "SHR" in text

@@ -40,8 +40,9 @@ Y_LABEL_EVERY = 3
 X_LABEL_GAP = 2
 
 _SUFFIXES = ("", "K", "M", "G", "T", "P")
-# Round steps for the y axis, in the unit of its labels (below 1024 of it).
-_Y_STEPS = (1, 2, 2.5, 5, 10, 20, 25, 50, 100, 200, 250, 500)
+# Round steps for the y axis, in the unit of its labels (below 1024 of it): tenths too, so that
+# 0 to 2.1G is labelled every 0.2G rather than at 1G alone.
+_Y_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 # Round steps for the clock axis, in seconds: 1 s to 4 weeks.
 _X_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
             43200, 86400, 172800, 604800, 1209600, 2419200)  # fmt: skip
@@ -93,7 +94,7 @@ def size_label(value: float, unit: float, suffix: str) -> str:
     if value <= 0:
         return "0"
     n = value / unit
-    text = f"{n:.0f}" if abs(n - round(n)) < 1e-9 else f"{n:.1f}"
+    text = f"{n:.0f}" if abs(n - round(n)) < 1e-6 else f"{n:.1f}"
     return text + suffix
 
 

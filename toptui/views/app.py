@@ -29,7 +29,7 @@ from toptui.engine.pacing import choose_delay
 from toptui.engine.runner import Runner
 from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
-from toptui.views import settings
+from toptui.views import detail_screen, settings
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
@@ -507,7 +507,7 @@ class TopApp(OrderedKeysApp[int]):
             ("Growth panel (Tab)", list(GrowthPanel.HELP)),
             ("Detail view", list(DetailScreen.BINDINGS)),
         ]
-        self.push_screen(HelpScreen(groups))
+        self.push_screen(HelpScreen(groups, detail_screen.GLOSSARY))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)

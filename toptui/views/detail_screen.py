@@ -13,7 +13,13 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.analysis.growth import (
+    MIN_GROWTH_BYTES,
+    MIN_GROWTH_FRAC,
+    Z_MIN,
+    GrowthVerdict,
+    exhaustion_seconds,
+)
 from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample, Snapshot
 from toptui.render import format as fmt
@@ -34,6 +40,24 @@ _STATES = {
 _SIZE_WORDS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB|PiB)\b")
 _UNIT_BYTES = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
                "PiB": 1 << 50}  # fmt: skip
+
+
+# What the facts and the detector's reasons say, in help (?): each statistic explained.
+GLOSSARY = (
+    "Words in the detail view",
+    [
+        ("floor", "RES at its low points (after each GC): a leak's floor keeps rising"),
+        ("onset", "when the growth began: the ┊ mark where the fitted line starts"),
+        ("rising?", "growing steadily, not yet for long enough to be called a leak"),
+        ("trend z", f"Mann-Kendall trend of the floors, in standard deviations: {Z_MIN:g}+ is "
+                    "steady"),
+        ("least growth that counts", f"{fmt.compact_bytes(MIN_GROWTH_BYTES)} or "
+                                     f"{MIN_GROWTH_FRAC:.0%} of RES, whichever is more"),
+        ("GC sawtooth", "RES climbing and dropping at each collection: the floor counts"),
+        ("OOM in ~", "when MemAvailable is used up at this rate (the dashed projection)"),
+        ("y axis from …", "the graph is zoomed (not from 0), so a small growth shows"),
+    ],
+)  # fmt: skip
 
 
 def in_toptui_units(words: str) -> str:
