@@ -134,8 +134,8 @@ def test_the_facts_use_toptuis_units_and_name_the_limit():
     text = "\n".join(line.plain for line in facts)
     assert "+128K/s" in text and "KiB" not in text and "MiB" not in text
     assert "confidence" not in text
-    assert in_toptui_units("rose 11.0 MiB (+128 KiB/s), 2.15 GiB left") == (
-        "rose 11.0M (+128K/s), 2.1G left"
+    assert in_toptui_units("rose 11.0 MiB (+128 KiB/s), 2.15 GiB left, lasts 47h59m") == (
+        "rose 11.0M (+128K/s), 2.1G left, lasts 1d23h"
     )
 
 
@@ -201,9 +201,9 @@ async def test_at_80x24_the_facts_give_way_to_the_graph():
 
 async def test_help_explains_the_statistics_the_facts_use():
     m = machine()
-    app = TopApp(interval_s=0.05, monitor=Monitor(m, interval_s=1.0))  # type: ignore[arg-type]
+    app = TopApp(interval_s=0.05, monitor=Monitor(m, interval_s=1.0, judge_every_s=1.0))  # type: ignore[arg-type]
     async with app.run_test(size=(200, 50)) as pilot:
-        await wait_for(pilot, lambda: app.frame is not None)
+        await open_leaker(pilot, app, m)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: "Words in the detail view" in "\n".join(screen_lines(app)))
         text = "\n".join(screen_lines(app))

@@ -507,7 +507,9 @@ class TopApp(OrderedKeysApp[int]):
             ("Growth panel (Tab)", list(GrowthPanel.HELP)),
             ("Detail view", list(DetailScreen.BINDINGS)),
         ]
-        self.push_screen(HelpScreen(groups, detail_screen.GLOSSARY))
+        # From the detail view, help also explains the words and statistics its facts use.
+        notes = detail_screen.GLOSSARY if isinstance(self.screen, DetailScreen) else None
+        self.push_screen(HelpScreen(groups, notes))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)

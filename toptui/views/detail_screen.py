@@ -60,10 +60,18 @@ GLOSSARY = (
 )  # fmt: skip
 
 
+# ... and long durations as "47h59m", which toptui says "1d23h".
+_HOURS_WORDS = re.compile(r"(?<![\w.])(\d+)h(\d\d)m\b")
+
+
 def in_toptui_units(words: str) -> str:
-    """``words`` with every "N KiB/MiB/GiB" size said as toptui says sizes (``compact_bytes``)."""
-    return _SIZE_WORDS.sub(
+    """``words`` with every "N KiB/MiB/GiB" size said as toptui says sizes (``compact_bytes``),
+    and every duration as toptui says durations (``duration``)."""
+    words = _SIZE_WORDS.sub(
         lambda m: fmt.compact_bytes(float(m.group(1)) * _UNIT_BYTES[m.group(2)]), words
+    )
+    return _HOURS_WORDS.sub(
+        lambda m: fmt.duration(int(m.group(1)) * 3600 + int(m.group(2)) * 60), words
     )
 
 

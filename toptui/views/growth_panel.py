@@ -410,7 +410,7 @@ class GrowthPanel(Static, can_focus=True):
                 label = "HISTORY"
             text += f"  {label[: lay.spark]:<{lay.spark}}"
         if lay.oom:
-            text += "  OOM"
+            text += "  OOM (MemAvailable)"  # what "runs out" is measured against
         return Text(text, style="bold")
 
 

@@ -99,12 +99,15 @@ def leak_chart(
     if show_shr:
         traces.append(Trace(t, series.shr, "shr"))
         legend.append(("⣿ SHR", "shr"))
-    traces.append(Trace(t, res, "res"))
     line = fitted_line(series, verdict)
     marks, notes, rules = [], [], [Rule(series.baseline.res, "baseline")]
     x1 = now
     if line is not None:
         traces.append(Trace((line.t0, line.t1), (line.at(line.t0), line.y1), "fit"))
+    # RES drawn after the fitted line: where they share a cell the measured data keeps its own
+    # colour, and the line shows where RES strays from it (and beyond now, projected).
+    traces.append(Trace(t, res, "res"))
+    if line is not None:
         legend.append((f"⠤ fitted {fmt.rate(line.rate)}", "fit"))
         onset = "growing since first seen" if line.t0 <= t[0] else "onset"
         marks.append(Mark(line.t0, f"▾{onset} {_clock(line.t0 + clock)}", "onset"))
