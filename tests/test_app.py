@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import sys
 from dataclasses import replace
 
@@ -133,7 +134,9 @@ async def test_enter_opens_the_detail_graph_and_escape_returns():
             plot = app.screen.query_one(GrowthPlot)
             await wait_for(pilot, lambda: plot._series is not None and len(plot._series.t) >= 3)
             rendered = plot.render().plain
-            assert "MiB" in rendered and "now" in rendered
+            # Sizes in toptui's units on the y axis, clock time (HH:MM:SS) on the x axis.
+            assert "⣿ RES" in rendered and re.search(r"\d+M┤", rendered), rendered
+            assert re.search(r"\d\d:\d\d:\d\d", rendered.splitlines()[-1]), rendered
             facts = str(app.screen.query_one("#detail-facts").content)
             assert "Baseline" in facts and "RES" in facts
             assert "(sleeping)" in facts  # top's S column in words: the child waits on stdin

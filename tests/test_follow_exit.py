@@ -202,7 +202,7 @@ async def test_an_open_detail_view_keeps_the_last_graph_marked_exited(size):
         seen = app.frames_seen
         await wait_for(pilot, lambda: app.frames_seen >= seen + 5)
         assert plot._series is last and f"exited at {shown}" in str(title.content)
-        assert "MiB" in plot.render().plain  # the graph is still drawn
+        assert "⣿ RES" in plot.render().plain  # the graph is still drawn
         assert f"exited at {shown}" in "\n".join(screen_lines(app))
         # Nothing left to signal: k says so instead of acting on another process.
         await pilot.press("k")

@@ -102,13 +102,13 @@ def test_fit_columns_keeps_command_readable_at_every_width():
                 assert command_width(shown, width) >= MIN_COMMAND_WIDTH, (width, names)
     # Wide enough, nothing gives way: the full default set from 100 columns.
     assert fit_columns(visible_columns(), 99) == list(COLUMNS)
-    # GROWTH goes first, then PR, NI, TIME+ and VIRT, then the extras (the last chosen first,
-    # SUBTREE last of them), then the rest of top's columns.
+    # VIRT goes first, then NI, PR and TIME+, then the extras (the last chosen first, SUBTREE
+    # last of them), then the rest of top's columns, GROWTH and %MEM last.
     chosen = visible_columns(["PPID", "nTH"], tree=True)
     names = [c.name for c in chosen]
     fixed = 1000 - command_width(chosen, 1000)  # what the fixed columns and their spaces take
-    order = ["GROWTH", "PR", "NI", "TIME+", "VIRT", "nTH", "PPID", "SUBTREE", "S", "SHR", "%CPU",
-             "USER", "%MEM"]  # fmt: skip
+    order = ["VIRT", "NI", "PR", "TIME+", "nTH", "PPID", "SUBTREE", "S", "SHR", "%CPU", "USER",
+             "GROWTH", "%MEM"]  # fmt: skip
     widths = {c.name: c.width + 1 for c in chosen}
     for count in range(len(order) + 1):
         gone = order[:count]
@@ -118,8 +118,11 @@ def test_fit_columns_keeps_command_readable_at_every_width():
         if count < len(order):
             shown = [c.name for c in fit_columns(chosen, width - 1)]
             assert shown == [n for n in names if n not in order[: count + 1]], (count, shown)
+    # At 80 columns what this tool is for stays: GROWTH and %MEM (VIRT, NI, PR, TIME+ gave way).
+    at80 = [c.name for c in fit_columns(visible_columns(), 80)]
+    assert {"GROWTH", "%MEM", "RES"} <= set(at80) and "VIRT" not in at80
     # The sort column stays, whatever it costs the others.
-    assert "GROWTH" in [c.name for c in fit_columns(visible_columns(), 80, keep=("GROWTH",))]
+    assert "VIRT" in [c.name for c in fit_columns(visible_columns(), 80, keep=("VIRT",))]
 
 
 @pytest.mark.parametrize("width", [60, 80, 90])
@@ -146,7 +149,8 @@ async def test_the_full_column_set_from_100_columns_and_it_comes_back_on_widenin
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
-        assert "GROWTH" not in app.table.render_line(0).text
+        assert "VIRT" not in app.table.render_line(0).text
+        assert "GROWTH" in app.table.render_line(0).text
         await pilot.resize_terminal(100, 24)
         await pilot.pause(0.2)
         assert [c.name for c in app.table.columns] == [c.name for c in COLUMNS]

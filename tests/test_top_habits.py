@@ -203,7 +203,7 @@ async def test_every_key_of_a_screen_is_in_its_footer_or_help():
         await keys_listed(pilot, app)
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
-        await wait_for(pilot, lambda: ("x", "Export history") in footer_keys(app))
+        await wait_for(pilot, lambda: ("x", "Export") in footer_keys(app))
         shown = footer_keys(app)
         for key in (("k", "Kill"), ("?", "Help"), ("q", "Quit")):
             assert key in shown, shown

@@ -30,10 +30,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice, pairwise
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
 from toptui.analysis.growth import GrowthVerdict, judge
+from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
 from toptui.mapping_model import CoarseSplit, SmapsReading
@@ -48,6 +49,9 @@ from toptui.model import (
 )
 from toptui.store.history import History, HistoryDump, Sample, restore_history
 from toptui.store.kinds import KindsHistory
+
+if TYPE_CHECKING:
+    from toptui.sampling.cgroup import CgroupReader
 
 NO_LEAK = "no_leak"
 FLAGGED = ("leak", "rising")  # verdicts whose process has its smaps read in turn (issue 17)
@@ -203,6 +207,12 @@ class Monitor:
 
             self.kinds_reader = KindsReader()
         self._kinds_turn: ProcKey | None = None  # the flagged process whose smaps was read last
+        # What a live process's time to OOM is counted against: its cgroup limit when tighter.
+        self.cgroups: CgroupReader | None = None
+        if self.own_pid is not None:
+            from toptui.sampling.cgroup import CgroupReader
+
+            self.cgroups = CgroupReader()
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
         # History to start from, restored with the first snapshot (see Preload), or what finds
@@ -212,6 +222,15 @@ class Monitor:
         self.restored: Preload | None = None  # the preload once restored (how much it gave)
         # export_states' last entries, reused for the processes not judged since
         self._exported: dict[ProcKey, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def headroom(self, pid: int, available_bytes: float) -> Headroom:
+        """The memory a live process can still take: the room under its cgroup's limit when that
+        is tighter than MemAvailable, else MemAvailable (a replay has only MemAvailable)."""
+        reader = self.cgroups
+        limit = reader.memory(pid) if reader is not None and reader.mounts else None
+        if limit is None:
+            return choose_headroom(available_bytes, None)
+        return choose_headroom(available_bytes, limit.room_bytes, limit.limit_bytes)
 
     def step(self, urgent: Iterable[ProcKey] = ()) -> Frame:
         """Take one snapshot, record it, re-judge what is due (``urgent`` keys first), return it."""

@@ -169,17 +169,18 @@ def visible_columns(extra: Sequence[str] = (), tree: bool = False) -> list[Colum
     return [*COLUMNS[:-1], *(OPTIONAL_COLUMNS[n] for n in names), COLUMNS[-1]]
 
 
-# COMMAND is what tells a person which process a row is; narrower than this it is no use.
-MIN_COMMAND_WIDTH = 12
+# COMMAND is what tells a person which process a row is: room for a program as toptui names it,
+# "python3 leaker.py" (17) or "node server.js", so at 80 columns VIRT, NI and PR give way for it.
+MIN_COMMAND_WIDTH = 18
 
-# The order in which columns give way when COMMAND would get less than MIN_COMMAND_WIDTH. GROWTH
-# first: the growth panel below the table shows the rate anyway (and leaking rows are coloured).
-# Then the top columns that say least about memory (PR is 20 + NI for ordinary processes); then
-# the extras chosen with ``f`` (the last added first, SUBTREE last: it is the tree view's point),
-# since a column a person asked for should outlast top's defaults; then the rest of top's.
-# PID, RES and COMMAND are never dropped.
-_DROP_FIRST = ("GROWTH", "PR", "NI", "TIME+", "VIRT")
-_DROP_LAST = ("S", "SHR", "%CPU", "USER", "%MEM")
+# The order in which columns give way when COMMAND would get less than MIN_COMMAND_WIDTH: first
+# the top columns that say least about memory, which this tool is for (VIRT is address space, not
+# memory used; PR is 20 + NI for ordinary processes; TIME+ is CPU), so at 80 columns GROWTH and
+# %MEM stay; then the extras chosen with ``f`` (the last added first, SUBTREE last: it is the tree
+# view's point), since a column a person asked for should outlast top's defaults; then the rest
+# of top's, GROWTH and %MEM last of all. PID, RES and COMMAND are never dropped.
+_DROP_FIRST = ("VIRT", "NI", "PR", "TIME+")
+_DROP_LAST = ("S", "SHR", "%CPU", "USER", "GROWTH", "%MEM")
 
 
 def command_width(columns: Sequence[Column], width: int) -> int:

@@ -80,7 +80,8 @@ def rate(bytes_per_s: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Short duration: ``45s``, ``12m30s``, ``3h12m``, ``2d4h``."""
+    """Short duration: ``45s``, ``12m30s``, ``3h12m``, ``2d04h``: two fields, the second always two
+    digits, so every duration toptui adds reads the same way (no ``50h04m`` beside ``~2d2h``)."""
     if not math.isfinite(seconds):
         return "∞"
     s = max(0, round(seconds))
@@ -90,10 +91,10 @@ def duration(seconds: float) -> str:
     if m < 60:
         return f"{m}m{s:02d}s"
     h, m = divmod(m, 60)
-    if h < 48:
+    if h < 24:
         return f"{h}h{m:02d}m"
     d, h = divmod(h, 24)
-    return f"{d}d{h}h"
+    return f"{d}d{h:02d}h"
 
 
 def start_time(epoch: float, now: float | None = None) -> str:

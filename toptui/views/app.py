@@ -30,7 +30,7 @@ from toptui.engine.runner import Runner
 from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
 from toptui.store.recording import WRITING
-from toptui.views import settings
+from toptui.views import detail_screen, settings
 from toptui.views.detail_screen import DetailScreen
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
@@ -514,7 +514,9 @@ class TopApp(OrderedKeysApp[int]):
             ("Growth panel (Tab)", list(GrowthPanel.HELP)),
             ("Detail view", list(DetailScreen.BINDINGS)),
         ]
-        self.push_screen(HelpScreen(groups))
+        # From the detail view, help also explains the words and statistics its facts use.
+        notes = detail_screen.GLOSSARY if isinstance(self.screen, DetailScreen) else None
+        self.push_screen(HelpScreen(groups, notes))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)

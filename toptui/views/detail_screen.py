@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,13 +13,19 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.analysis.growth import (
+    MIN_GROWTH_BYTES,
+    MIN_GROWTH_FRAC,
+    Z_MIN,
+    GrowthVerdict,
+    exhaustion_seconds,
+)
 from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample, Snapshot
 from toptui.render import format as fmt
 from toptui.store.history import History, Series
 from toptui.views import process_actions
-from toptui.views.growth_plot import GrowthPlot
+from toptui.views.growth_plot import MIN_HEIGHT, GrowthPlot, MemoryLimit
 from toptui.views.key_footer import KeyFooter
 from toptui.views.memory_kinds_panel import MemoryKindsPanel
 
@@ -28,34 +36,84 @@ _STATES = {
 }  # fmt: skip
 
 
+# The detector's reasons name sizes as "129 KiB" and "1.5 MiB"; the facts say them in toptui's own
+# unit style ("129K", "1.5M"), as the panel and the graph do.
+_SIZE_WORDS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB|PiB)\b")
+_UNIT_BYTES = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+               "PiB": 1 << 50}  # fmt: skip
+
+
+# What the facts and the detector's reasons say, in help (?): each statistic explained.
+GLOSSARY = (
+    "Words in the detail view",
+    [
+        ("floor", "RES at its low points (after each GC): a leak's floor keeps rising"),
+        ("onset", "when the growth began: the ┊ mark where the fitted line starts"),
+        ("rising?", "growing steadily, not yet for long enough to be called a leak"),
+        ("trend z", f"Mann-Kendall trend of the floors, in standard deviations: {Z_MIN:g}+ is "
+                    "steady"),
+        ("least growth that counts", f"{fmt.compact_bytes(MIN_GROWTH_BYTES)} or "
+                                     f"{MIN_GROWTH_FRAC:.0%} of RES, whichever is more"),
+        ("GC sawtooth", "RES climbing and dropping at each collection: the floor counts"),
+        ("OOM in ~", "when the room left (MemAvailable or a cgroup limit) is used up"),
+        ("y axis from …", "the graph is zoomed (not from 0), so a small growth shows"),
+    ],
+)  # fmt: skip
+
+
+# ... and long durations as "47h59m", which toptui says "1d23h".
+_HOURS_WORDS = re.compile(r"(?<![\w.])(\d+)h(\d\d)m\b")
+
+
+def in_toptui_units(words: str) -> str:
+    """``words`` with every "N KiB/MiB/GiB" size said as toptui says sizes (``compact_bytes``),
+    and every duration as toptui says durations (``duration``)."""
+    words = _SIZE_WORDS.sub(
+        lambda m: fmt.compact_bytes(float(m.group(1)) * _UNIT_BYTES[m.group(2)]), words
+    )
+    return _HOURS_WORDS.sub(
+        lambda m: fmt.duration(int(m.group(1)) * 3600 + int(m.group(2)) * 60), words
+    )
+
+
+def _signed(n: float) -> str:
+    return ("+" if n >= 0 else "") + fmt.compact_bytes(n)
+
+
 def describe(
     series: Series | None,
     proc: ProcSample | None,
     verdict: GrowthVerdict | None,
-    available: float,
-) -> Text:
-    """The facts beside the graph, in plain words and numbers."""
-    out = Text()
+    limit: MemoryLimit | None,
+    clock: float = 0.0,
+) -> list[Text]:
+    """The facts above the graph, one line each, most important first (at 80x24 the last ones
+    give way to the graph). Sizes, rates and durations in toptui's unit style; ``clock`` turns
+    the series' seconds into wall-clock time."""
     if series is None:
-        out.append("This process is no longer in the history.", style="bold")
-        return out
+        return [Text("This process is no longer in the history.", style="bold")]
     res_now = series.res[-1] if series.res else series.baseline.res
     base = series.baseline.res
     change = res_now - base
     pct = f" ({change / base * 100:+.1f}%)" if base else ""
     first_seen = series.t[-1] - series.baseline.t if series.t else 0.0
     state = _STATES.get(proc.state, f"state {proc.state}") if proc is not None else "exited"
-    out.append(f"RES {fmt.human_bytes(res_now)}", style="bold")
-    out.append(f"   SHR {fmt.human_bytes(series.shr[-1] if series.shr else 0)}")
-    out.append(f"   VIRT {fmt.human_bytes(series.virt[-1] if series.virt else 0)}   ({state})\n")
+    head = Text()
+    head.append(f"RES {fmt.compact_bytes(res_now)}", style="bold")
+    head.append(f"   SHR {fmt.compact_bytes(series.shr[-1] if series.shr else 0)}")
+    head.append(f"   VIRT {fmt.compact_bytes(series.virt[-1] if series.virt else 0)}   ({state})")
+    lines = [head]
+    seen = f"when first seen {fmt.duration(first_seen)} ago"
+    baseline = Text(
+        f"Baseline {fmt.compact_bytes(base)} {seen}; change since {_signed(change)}{pct}"
+    )
+    swap = None
     if proc is not None and proc.swap > 0:
         # The history (and the verdict) counts swap in, so a leak pushed out to swap stays one.
-        out.append(f"{fmt.human_bytes(proc.swap)} in swap: growth below is RES plus swap\n")
-    out.append(f"Baseline {fmt.human_bytes(base)} when first seen {fmt.duration(first_seen)} ago; ")
-    out.append(f"change since {fmt.human_bytes(change)}{pct}\n")
+        swap = Text(f"{fmt.compact_bytes(proc.swap)} in swap: growth below is RES plus swap")
     if verdict is None:
-        out.append("Verdict: collecting history…\n", style="bold")
-        return out
+        lines.append(Text("Verdict: collecting history…", style="bold"))
+        return [*lines, *([swap] if swap else []), baseline]
     style = {"leak": "bold red", "no_leak": "bold green", "rising": "yellow"}.get(
         verdict.verdict, "bold yellow"
     )
@@ -65,18 +123,48 @@ def describe(
         "no_leak": "no leak",
         "collecting": f"collecting (about {fmt.duration(verdict.need_s)} more history needed)",
     }[verdict.verdict]
-    out.append("Verdict: " if proc is not None else "Last verdict before it exited: ")
-    out.append(label, style=style)
-    out.append(f"   rate {fmt.rate(verdict.rate_bytes_per_s) or '0'}")
-    out.append(f"   judged {verdict.samples} samples over {fmt.duration(verdict.window_s)}")
-    out.append(f"   confidence {verdict.confidence:.0%}\n")
-    eta = exhaustion_seconds(verdict, available) if proc is not None else None
-    if eta is not None:
-        out.append(f"Memory exhausted in ~{fmt.duration(eta)} at this rate ", style="bold red")
-        out.append(f"({fmt.human_bytes(available)} available)\n")
-    for reason in verdict.reasons:
-        out.append(f"  • {reason}\n")
-    return out
+    said = Text("Verdict: " if proc is not None else "Last verdict before it exited: ")
+    said.append(label, style=style)
+    rate = fmt.rate(verdict.rate_bytes_per_s)
+    if rate and verdict.verdict in ("leak", "rising"):
+        said.append(f"   {rate}", style="bold")
+        if verdict.onset_s is not None and series.t:
+            said.append(f" since {_clock(series.t[0] + verdict.onset_s + clock)}")
+    said.append(f"   judged {verdict.samples} samples over {fmt.duration(verdict.window_s)}")
+    lines.append(said)
+    eta = exhaustion_seconds(verdict, limit.room_bytes) if proc is not None and limit else None
+    if eta is not None and limit is not None:
+        oom = Text(f"OOM in ~{fmt.duration(eta)} at this rate", style="bold red")
+        oom.append(f": {fmt.compact_bytes(limit.room_bytes)} {limit.name} left")
+        lines.append(oom)
+    if swap is not None:
+        lines.append(swap)
+    lines.append(baseline)
+    lines.extend(Text(f"  • {in_toptui_units(reason)}") for reason in verdict.reasons)
+    return lines
+
+
+def fit_lines(lines: list[Text], room: int, height: Callable[[Text], int] = lambda t: 1) -> Text:
+    """The lines that fit in ``room`` rows (``height``: the rows a line takes, wrapped); when
+    some do not, the last row kept says how many lines are cut."""
+    heights = [height(line) for line in lines]
+    if sum(heights) <= room:
+        return Text("\n").join(lines)
+    kept: list[Text] = []
+    used = 0
+    for line, need in zip(lines, heights, strict=True):
+        if used + need + 1 > room:  # a row stays for the line saying what is cut
+            break
+        kept.append(line)
+        used += need
+    cut = len(lines) - len(kept)
+    if room > used:
+        more = f"… {cut} more line{'s' if cut != 1 else ''} (a taller terminal shows them)"
+        kept.append(Text(more, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Text("\n").join(kept)
+
+
+KINDS_MIN_ROWS = 4  # fewer rows than this cannot show a kind, its rate and what it means
 
 
 class DetailScreen(Screen):
@@ -87,7 +175,9 @@ class DetailScreen(Screen):
         Binding("q", "app.quit", "Quit"),
         # In this view k and x act on the process shown (even after it exited, for x).
         Binding("k", "kill", "Kill"),
-        Binding("x", "export", "Export history"),
+        Binding("x", "export", "Export", tooltip="Export history"),
+        Binding("e", "expand", "Graph only", tooltip="Graph full-screen (again: the facts too)"),
+        Binding("s", "toggle_shr", "SHR", tooltip="Show / hide SHR in the graph"),
     ]
 
     def __init__(self, key: ProcKey, history: History) -> None:
@@ -101,6 +191,8 @@ class DetailScreen(Screen):
         self.last_series: Series | None = None
         self.exited_at: float | None = None  # wall-clock time of the first frame without it
         self._snapshot: Snapshot | None = None
+        self._facts: list[Text] = []
+        self.expanded = False  # e: the graph takes everything but the title and the footer
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -109,10 +201,16 @@ class DetailScreen(Screen):
         yield GrowthPlot(id="detail-plot")
         yield KeyFooter()
 
+    def limit_for(self, snapshot: Snapshot) -> MemoryLimit:
+        """What "memory runs out" means for the process shown: the room under its cgroup's limit
+        when that is tighter than MemAvailable (a container's leak is killed there), else
+        MemAvailable; the graph and the facts say which."""
+        room = self.app.monitor.headroom(self.key[0], float(snapshot.system.memory.available))
+        return MemoryLimit(room.source, room.bytes)
+
     def show(self, frame: Frame, verdict: GrowthVerdict | None) -> None:
         try:
             title_w = self.query_one("#detail-title", Static)
-            facts_w = self.query_one("#detail-facts", Static)
             plot = self.query_one(GrowthPlot)
         except NoMatches:  # a frame that arrives while the screen is being taken down
             return
@@ -145,13 +243,60 @@ class DetailScreen(Screen):
             title = Text.assemble((f"exited at {_clock(self.exited_at)}", "bold reverse"), "  ",
                                   title)  # fmt: skip
         title_w.update(title)
-        available = float(frame.snapshot.system.memory.available)
-        facts = describe(series, proc, verdict, available)
+        clock = frame.snapshot.t_wall - frame.snapshot.t_mono  # series seconds -> wall clock
+        limit = self.limit_for(frame.snapshot)
+        self._facts = describe(series, proc, verdict, limit, clock)
         kind = self.query_one(MemoryKindsPanel).show(self.app.monitor, self.key, proc)
         if kind and verdict is not None and verdict.verdict in ("leak", "rising"):
-            facts.append(f"  • {kind}\n")  # the verdict's reasons name the kind (issue 17)
-        facts_w.update(facts)
-        plot.show(series)  # after an exit, the last graph as it was
+            self._facts.append(Text(f"  • {kind}"))  # the verdict's reasons name the kind
+        self._fit_facts()
+        # After an exit, the last graph as it was (and nothing projected: nothing left to grow).
+        plot.show(series, verdict, limit, clock, project=proc is not None)
+
+    def _fit_facts(self) -> None:
+        """The facts get what the graph leaves: it keeps MIN_HEIGHT rows (12 of plot at 80x24);
+        the facts' last lines give way first, and the last one kept says how many are cut."""
+        try:
+            facts_w = self.query_one("#detail-facts", Static)
+            plot = self.query_one(GrowthPlot)
+        except NoMatches:
+            return
+        kinds = self.query_one(MemoryKindsPanel)
+        others = sum(w.outer_size.height for w in self.children
+                     if w not in (facts_w, plot, kinds) and w.display)  # fmt: skip
+        room = max(0, self.size.height - others - MIN_HEIGHT)
+        width = max(1, facts_w.content_region.width or self.size.width - 2)
+        console = self.app.console
+
+        def height(line: Text) -> int:
+            return len(line.wrap(console, width))
+
+        # The facts first (the verdict and its reasons), then the breakdown in what is left:
+        # hidden rather than cut to a line or two that could not say what grows.
+        need = sum(height(line) for line in self._facts)
+        facts_w.update(fit_lines(self._facts, min(room, need), height))
+        left = room - min(room, need)
+        kinds.display = not self.expanded and left >= KINDS_MIN_ROWS
+        kinds.styles.max_height = max(left, KINDS_MIN_ROWS)
+
+    def on_resize(self) -> None:
+        self._fit_facts()
+
+    def action_expand(self) -> None:
+        """bottom's expand: the graph alone (with the title and the footer), and back."""
+        self.expanded = not self.expanded
+        plot = self.query_one(GrowthPlot)
+        for widget in self.children:
+            if (
+                widget is not plot
+                and widget.id != "detail-title"
+                and not isinstance(widget, KeyFooter)
+            ):
+                widget.display = not self.expanded
+        self.call_after_refresh(self._fit_facts)
+
+    def action_toggle_shr(self) -> None:
+        self.query_one(GrowthPlot).toggle_shr()
 
     def on_mount(self) -> None:
         self.app.monitor.mappings_pids = frozenset({self.key[0]})  # smaps read while shown

@@ -26,7 +26,7 @@ from toptui.store.history import History
 
 SPARK_MAX = 60  # the sparkline takes what the other columns leave, up to this
 SPARK_MIN = 8  # narrower than this it says nothing: dropped instead
-NAME_WIDTH = 16
+NAME_WIDTH = 24  # "python3 leaker.py", "node server.js": the sparkline gives way first
 FULL_NAME_WIDTH = 40  # with the command line shown (c), before the sparkline gives way
 NAME_MIN = 8
 # A growth the state machine has not confirmed yet ("rising") is marked so, after its rate, as the
@@ -410,7 +410,7 @@ class GrowthPanel(Static, can_focus=True):
                 label = "HISTORY"
             text += f"  {label[: lay.spark]:<{lay.spark}}"
         if lay.oom:
-            text += "  OOM"
+            text += "  OOM (MemAvailable)"  # what "runs out" is measured against
         return Text(text, style="bold")
 
 

@@ -75,6 +75,13 @@ def _group_rows(
     return rows
 
 
+def _note_rows(title: str, notes: list[tuple[str, str]]) -> list[tuple[Text, Text]]:
+    """A glossary as rows like the key lists': the term in the key column."""
+    rows = [(Text(""), Text("")), (Text(title, style="underline"), Text(""))]
+    rows.extend((Text(term), Text(meaning)) for term, meaning in notes)
+    return rows
+
+
 def _width(rows: list[tuple[Text, Text]]) -> int:
     """Cells one key column and its descriptions take, with the table's padding."""
     return max(len(k) for k, _ in rows) + 2 + max(len(d) for _, d in rows)
@@ -84,16 +91,18 @@ def bindings_table(
     groups: list[tuple[str, list[Binding]]],
     display: Callable[[str], str] = _default_display,
     width: int | None = None,
+    notes: tuple[str, list[tuple[str, str]]] | None = None,
 ) -> Table:
     """The key list; when ``width`` has room for two lists side by side, the first group (the
     process table's keys, the longest) goes left and the others right, so that at 160x45 the
     whole list is seen at once (at 80x24 it is one list that scrolls)."""
     table = Table(box=None, show_header=False, padding=(0, 2), pad_edge=False)
-    left, right = _group_rows(groups[:1], display), _group_rows(groups[1:], display)
+    glossary = _note_rows(*notes) if notes else []
+    left, right = _group_rows(groups[:1], display), _group_rows(groups[1:], display) + glossary
     if width is None or not right or width < _width(left) + _width(right) + 8:
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        for row in _group_rows(groups, display):
+        for row in _group_rows(groups, display) + glossary:
             table.add_row(*row)
         return table
     for _ in range(2):
@@ -115,9 +124,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,h", "app.pop_screen", "Close help"),
     ]
 
-    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(
+        self,
+        groups: list[tuple[str, list[Binding]]],
+        notes: tuple[str, list[tuple[str, str]]] | None = None,
+    ) -> None:
+        """``notes``: a titled glossary after the keys (the words the detail view uses)."""
         super().__init__()
         self.groups = groups
+        self.notes = notes
 
     def _display(self, key: str) -> str:
         return self.app.get_key_display(Binding(key, ""))
@@ -139,7 +154,7 @@ class HelpScreen(ModalScreen[None]):
     def _table(self) -> Table:
         # The box takes up to 90% of the screen, less its border and padding.
         room = int(self.app.size.width * 0.9) - 6
-        return bindings_table(self.groups, self._display, room)
+        return bindings_table(self.groups, self._display, room, self.notes)
 
     def on_resize(self) -> None:
         self.query_one("#help-keys", Static).update(self._table())

@@ -52,6 +52,7 @@ class ProcessTable(ScrollView, can_focus=True):
         "proctable--cursor",
         "proctable--leak",
         "proctable--growth",
+        "proctable--rising",
         "proctable--running",
         "proctable--tagged",
         "proctable--match",
@@ -556,7 +557,7 @@ class ProcessTable(ScrollView, can_focus=True):
         cells = tuple(col.cell(p, ctx) for col in self.columns)
         match = bool(self.search_text) and matches(p, self.search_text)
         flags = (
-            verdict is not None and verdict.verdict == "leak",
+            verdict.verdict if verdict is not None else None,
             p.key in self.tagged,
             self.search_text if match else None,
             p.state == "R",
@@ -568,7 +569,8 @@ class ProcessTable(ScrollView, can_focus=True):
         base = self.rich_style
         if signature is None:
             return Strip.blank(width, base)
-        cells, (leak, tagged, match, running, cursor) = signature
+        cells, (verdict, tagged, match, running, cursor) = signature
+        leak = verdict == "leak"
         row_style = base
         if tagged:
             row_style = base + self._style("proctable--tagged")
@@ -580,7 +582,13 @@ class ProcessTable(ScrollView, can_focus=True):
             row_style = row_style + self._style("proctable--running")
         if cursor:
             row_style = row_style + self._style("proctable--cursor")
-        growth_style = row_style + self._style("proctable--growth") if leak else row_style
+        # GROWTH in the growth panel's colours: a leak's rate bold in the row's red, a rising
+        # one (marked ?) in the panel's quieter colour.
+        growth_style = row_style
+        if leak:
+            growth_style = row_style + self._style("proctable--growth")
+        elif verdict == "rising":
+            growth_style = row_style + self._style("proctable--rising")
         segments = []
         for i, (col, text) in enumerate(zip(self.columns, cells, strict=True)):
             if i:
