@@ -52,6 +52,7 @@ HEADER_V2_LINE = ",".join(HEADER_V2)
 HEADER_V1_LINE = ",".join(HEADER_V1)
 _COARSE_AT = len(HEADER_V3)  # where a format 4 row's coarse split begins
 _KINDS_AT = _COARSE_AT + len(COARSE_COLUMNS)  # and its smaps kinds
+_KINDS_END = _KINDS_AT + len(KIND_COLUMNS)
 _EMPTY_KINDS = ("",) * (len(COARSE_COLUMNS) + len(KIND_COLUMNS))  # nothing read that tick
 NO_PARENT = -1  # a format 1 row's ppid: not recorded
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
@@ -410,7 +411,8 @@ def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADE
     if not NO_PARENT <= ppid < 2**32:
         raise RecordingFormatError(path, line, "ppid out of range")
     coarse = kinds = None
-    if kinds_given:  # format 4
+    # Format 4; most rows read no kind that tick: one join tells all ten cells empty.
+    if kinds_given and "".join(row[_COARSE_AT:_KINDS_END]):
         coarse = _group(row, _COARSE_AT, COARSE_COLUMNS, path, line)
         kinds = _group(row, _KINDS_AT, KIND_COLUMNS, path, line)
     return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid, swap, coarse, kinds))
