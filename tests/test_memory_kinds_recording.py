@@ -21,7 +21,10 @@ import pytest
 from children import WAIT_S, MemoryChild, wait_until
 from test_memory_kinds_live import SHM_CODE, child
 
+from toptui.engine.monitor import Monitor
+from toptui.sampling.replay import ReplaySampler
 from toptui.store.recording import RecordingFormatError, RecordingReader, Row
+from toptui.views.memory_kinds_panel import render_kinds
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 TOPTUI = [sys.executable, "-m", "toptui"]
@@ -91,6 +94,14 @@ def test_a_recorded_leak_of_written_bytes_is_named_anonymous_or_heap(tmp_path) -
     assert "objects the program keeps" in growing["meaning"]
     # Text: the GROWS column before the verdict, which stays the last word.
     assert f" {growing['kind']} " in text and text.split()[-1] == found["verdict"]
+    # A replay hands the recorded kinds on: the detail view's breakdown names the same kind.
+    monitor = Monitor(ReplaySampler(path))
+    replay = monitor.sampler
+    while not replay.done:
+        monitor.step()
+    key = next(p.key for p in monitor.last.snapshot.procs if p.pid == c.pid)
+    panel = str(render_kinds(monitor.kinds.get(key), monitor.kinds.coarse_of(key), 1, False, c.pid))
+    assert "recorded from smaps" in panel and growing["meaning"] in panel
 
 
 def test_a_recorded_dev_shm_mapping_is_named_shmem(tmp_path) -> None:

@@ -307,6 +307,8 @@ class Monitor:
         fresh, self._fresh = self._fresh, []
         read: dict[ProcKey, ProcKinds] = {}
         if reader is None:
+            if snap.kinds:  # a replay of a recording that kept them (format 4)
+                self._recorded_kinds(snap)
             return read
         t = snap.t_mono
         for key in fresh:
@@ -335,6 +337,18 @@ class Monitor:
         self._kinds_turn = key
         self._smaps(key, reader.smaps(key, t), read)
         return read
+
+    def _recorded_kinds(self, snap: Snapshot) -> None:
+        """What a recording kept of each kind, into the same history as a live reading (the
+        detail view shows it); a recording keeps no mappings, so none grew most."""
+        assert snap.kinds is not None
+        t = snap.t_mono
+        swap = {p.key: p.swap for p in snap.procs}
+        for key, found in snap.kinds.items():
+            if found.coarse is not None:
+                self.kinds.coarse(key, CoarseSplit(t, *found.coarse, swap.get(key, 0)))
+            if found.kinds is not None:
+                self.kinds.record(key, SmapsReading(t, found.kinds))
 
     def _smaps(self, key: ProcKey, reading: SmapsReading, read: dict[ProcKey, ProcKinds]) -> None:
         self.kinds.record(key, reading)
