@@ -140,3 +140,23 @@ def test_a_new_recording_is_format_4(tmp_path):
         if not line.startswith(f"{snap.t_wall:.3f},{child.pid},")
     ]
     assert all(line.endswith("," * 10) for line in others)
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        ((*COARSE[:2], "", *("",) * 7), "rss_shmem is not a number of bytes"),
+        (("", "", "", *KINDS7[:6], "x"), "other is not a number of bytes"),
+        ((*COARSE, *KINDS7[:6], -1), "memory size out of range"),
+    ],
+)
+def test_a_format_4_row_with_bad_kind_cells_is_a_stated_reason(tmp_path, cells, said):
+    with MemoryChild(start_mib=2) as child:
+        (row,) = _rows(child, 1)
+    path = tmp_path / "rec.csv"
+    path.write_text(HEADER_LINE + "\r\n" + _line((*row, 0, *cells)), newline="")
+    r = subprocess.run([sys.executable, "-m", "toptui", "analyze", str(path)],
+                       capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
+    assert r.returncode == 2
+    (line,) = r.stderr.splitlines()  # one line naming the file and line: never a traceback
+    assert line.startswith(f"toptui analyze: {path}:2: {said}"), line
