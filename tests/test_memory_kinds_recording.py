@@ -132,3 +132,17 @@ def test_a_recorded_dev_shm_mapping_is_named_shmem(tmp_path) -> None:
     assert growing["kind"] == "rss_shmem" and growing["share"] > 0.9, growing
     assert growing["source"] == "/proc/PID/status" and "shmem" in growing["meaning"]
     assert " rss_shmem " in text
+
+
+def test_growing_kind_takes_smaps_first_then_the_coarse_split() -> None:
+    from toptui.analysis.memory_kinds import COARSE_SOURCE, SMAPS_SOURCE, growing_kind
+
+    flat, shm = (0,) * 7, (0, 0, 0, 0, 8 * MIB, 0, 0)
+    coarse = ((MIB, 0, 0, 0), (9 * MIB, 0, 0, 0))
+    assert growing_kind(None, None) is None
+    found = growing_kind((flat, shm), coarse)
+    assert found is not None and (found.kind, found.source) == ("shmem", SMAPS_SOURCE)
+    # smaps with too little growth: the coarse split, which grew, speaks instead
+    found = growing_kind((flat, flat), coarse)
+    assert found is not None and (found.kind, found.source) == ("rss_anon", COARSE_SOURCE)
+    assert growing_kind((flat, flat), (coarse[0], coarse[0])) is None
