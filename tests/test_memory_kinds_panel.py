@@ -78,7 +78,7 @@ def test_permission_denied_says_so_and_shows_the_coarse_split() -> None:
 
 def test_a_recording_holds_no_breakdown() -> None:
     text = str(render_kinds(None, None, 1, live=False, pid=42))
-    assert "a recording holds no breakdown by kind" in text
+    assert "the recording holds no breakdown by kind" in text
 
 
 def test_threads_whose_stacks_cannot_be_told_apart_are_said_to_count_as_anonymous() -> None:

@@ -62,3 +62,12 @@ class CoarseSplit:
     file: int
     shmem: int
     swap: int
+
+
+class ProcKinds(NamedTuple):
+    """What was read of one process's memory by kind in one tick, for a recording (format 4):
+    RssAnon, RssFile and RssShmem of its coarse split, and its smaps' bytes in KINDS order; each
+    None when not read that tick (or, for smaps, not read whole)."""
+
+    coarse: tuple[int, int, int] | None = None
+    kinds: tuple[int, ...] | None = None

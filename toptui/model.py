@@ -6,7 +6,10 @@ thread without copying or locking.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from toptui.mapping_model import ProcKinds
 
 # A process's identity: pid plus its start time in clock ticks since boot (field 22 of
 # /proc/PID/stat). A reused pid has a different start time, so it never inherits history.
@@ -145,3 +148,6 @@ class Snapshot:
     interval_s: float  # measured time since the previous sweep (0.0 for the first)
     system: SystemStats
     procs: tuple[ProcSample, ...] = field(default_factory=tuple)
+    # Memory by kind read this tick, per process where read (the monitor adds it, a recording
+    # keeps it: format 4); None when nothing was. Not compared: a snapshot is its sweep.
+    kinds: Mapping[ProcKey, ProcKinds] | None = field(default=None, compare=False)

@@ -145,16 +145,61 @@ def stacks_note(threads: int, told_apart: int) -> str:
     return f"{others - told_apart} of {others} thread stacks could not be told apart: anonymous"
 
 
+def coarse_growth(first: Sequence[int], now: Sequence[int]) -> Account | None:
+    """:func:`account` over the coarse split (RssAnon, RssFile, RssShmem, VmSwap): ``kind`` is
+    an index into COARSE_NAMES."""
+    return account(first, now)
+
+
 def coarse_account(first: CoarseSplit, now: CoarseSplit) -> str:
     """What grew, by the coarse split of /proc/PID/status, in a line; "" when little did."""
     a = (first.anon, first.file, first.shmem, first.swap)
     b = (now.anon, now.file, now.shmem, now.swap)
-    grown = [max(0, y - x) for x, y in zip(a, b, strict=True)]
-    total = sum(grown)
-    if total < MIN_GROWTH_BYTES:
+    found = coarse_growth(a, b)
+    if found is None:
         return ""
-    i = max(range(4), key=grown.__getitem__)
-    return f"{grown[i] / total:.0%} of the growth is {COARSE_NAMES[i]} (from /proc/PID/status)"
+    i = found.kind
+    return f"{found.share:.0%} of the growth is {COARSE_NAMES[i]} (from /proc/PID/status)"
+
+
+# What a recording's coarse split grows in, by column (its swap is the row's swap column).
+COARSE_COLUMN_NAMES = ("rss_anon", "rss_file", "rss_shmem", "swap")
+COARSE_SOURCE = "/proc/PID/status"
+SMAPS_SOURCE = "smaps"
+
+
+@dataclass(frozen=True, slots=True)
+class Growing:
+    """The kind that accounts for a recorded series' growth, between its first and last reading
+    of that kind: ``kind`` is the recording's column name (``anon``, ``rss_shmem``...)."""
+
+    kind: str
+    share: float
+    growth: int  # bytes of this kind
+    source: str  # SMAPS_SOURCE or COARSE_SOURCE: what the readings were
+    sentence: str  # in the detail view's words
+
+
+def growing_kind(
+    kinds: tuple[Sequence[int], Sequence[int]] | None,
+    coarse: tuple[Sequence[int], Sequence[int]] | None,
+) -> Growing | None:
+    """From a series' first and last smaps kinds (KINDS order) or, without two of those, its
+    first and last coarse split (COARSE_COLUMN_NAMES order): the kind that grew most, or None
+    when neither is known or less than MIN_GROWTH_BYTES grew. smaps goes first: it tells the
+    heap, stacks and file mappings apart."""
+    if kinds is not None:
+        found = account(*kinds)
+        if found is not None:
+            return Growing(KINDS[found.kind], found.share, found.growth, SMAPS_SOURCE,
+                           found.sentence)  # fmt: skip
+    if coarse is not None:
+        found = coarse_growth(*coarse)
+        if found is not None:
+            words = f"{found.share:.0%} of the growth is {COARSE_NAMES[found.kind]}"
+            return Growing(COARSE_COLUMN_NAMES[found.kind], found.share, found.growth,
+                           COARSE_SOURCE, f"{words} (from {COARSE_SOURCE})")  # fmt: skip
+    return None
 
 
 def label_of(kind: int) -> str:

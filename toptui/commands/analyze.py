@@ -28,6 +28,7 @@ from typing import IO
 
 from toptui.analysis.families import FamilyVerdict, named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds, judge
+from toptui.analysis.memory_kinds import Growing, growing_kind
 from toptui.commands.arguments import OneLineParser, pid_list, say, size_bytes, to_devnull
 from toptui.engine.monitor import Monitor, judge_every_for, series_verdicts
 from toptui.render import format as fmt
@@ -67,6 +68,32 @@ class Trace:
     name: str
     t: Sequence[float]
     rss: Sequence[float]
+    # A recording with per-kind columns (format 4): the kind that grew, when one did.
+    growing: Growing | None = None
+
+
+class _Span:
+    """The first and last (by time) of a series' readings of one kind: all that the growing
+    kind is found from, so a long recording costs two tuples per series."""
+
+    __slots__ = ("first", "first_t", "last", "last_t")
+
+    def __init__(self, t: float, values: tuple[int, ...]) -> None:
+        self.first_t = self.last_t = t
+        self.first = self.last = values
+
+    def add(self, t: float, values: tuple[int, ...]) -> None:
+        if t < self.first_t:
+            self.first_t, self.first = t, values
+        if t >= self.last_t:
+            self.last_t, self.last = t, values
+
+    @staticmethod
+    def pair(span: _Span | None) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """(first, last), or None without two readings at different times."""
+        if span is None or span.last_t <= span.first_t:
+            return None
+        return span.first, span.last
 
 
 @dataclass(slots=True)
@@ -248,15 +275,23 @@ def _read_mprof(path: str, f: IO[bytes]) -> Loaded:
 def _read_recording(path: str, f: IO[bytes] | None) -> Loaded:
     reader = RecordingReader(path, f)
     series: dict[tuple[int, float], tuple[Trace, array, array]] = {}
+    # Format 4's per-kind readings, per identity: smaps kinds and the coarse split (with swap)
+    kinds: dict[tuple[int, float], _Span] = {}
+    coarse: dict[tuple[int, float], _Span] = {}
     try:
         for r in reader.rows():
-            entry = series.get((r.pid, r.create_time))
+            key = (r.pid, r.create_time)
+            entry = series.get(key)
             if entry is None:
                 t, x = array("d"), array("d")
-                entry = series[(r.pid, r.create_time)] = (Trace(path, r.pid, r.name, t, x), t, x)
+                entry = series[key] = (Trace(path, r.pid, r.name, t, x), t, x)
             entry[0].name = r.name
             entry[1].append(r.time)
             entry[2].append(r.rss + r.swap)  # as the screen judges it: swap counts
+            if r.kinds is not None:
+                _note(kinds, key, r.time, r.kinds)
+            if r.coarse is not None:
+                _note(coarse, key, r.time, (*r.coarse, r.swap))
     except RecordingFormatError as exc:
         raise InputError(exc.path, exc.line, exc.message) from None
     except OSError as exc:  # a store's directory or segment that cannot be read
@@ -271,10 +306,20 @@ def _read_recording(path: str, f: IO[bytes] | None) -> Loaded:
     if not series:
         raise problem or InputError(path, 2, "no samples after the header")
     traces = []
-    for tr, t, x in series.values():
+    for key, (tr, t, x) in series.items():
         tr.t, tr.rss = _sorted(t, x)
+        tr.growing = growing_kind(_Span.pair(kinds.get(key)), _Span.pair(coarse.get(key)))
         traces.append(tr)
     return Loaded(traces, problem)
+
+
+def _note(spans: dict[tuple[int, float], _Span], key: tuple[int, float], t: float,
+          values: tuple[int, ...]) -> None:  # fmt: skip
+    span = spans.get(key)
+    if span is None:
+        spans[key] = _Span(t, values)
+    else:
+        span.add(t, values)
 
 
 class _Replay(io.RawIOBase):
@@ -470,17 +515,31 @@ def to_json(r: Result) -> str:
         "exhaustion_s": round(r.exhaustion_s, 1) if r.exhaustion_s is not None else None,
         "reasons": list(v.reasons),
     }
+    g = tr.growing
+    if g is not None:  # only a recording with per-kind columns (format 4) has it
+        obj["growing"] = {"kind": g.kind, "share": round(g.share, 3), "growth_bytes": g.growth,
+                          "source": g.source, "meaning": g.sentence}  # fmt: skip
     return json.dumps(obj)
 
 
 _COLUMNS = ("SOURCE", "PID", "NAME", "SAMPLES", "DURATION", "FIRST", "LAST", "RATE", "OOM IN",
             "VERDICT")  # fmt: skip
+# Before VERDICT, only when some series has per-kind figures (a format 4 recording): the kind
+# that grew most and its share of the growth.
+GROWS = "GROWS"
+_KIND_COLUMNS = (*_COLUMNS[:-1], GROWS, _COLUMNS[-1])
 _RIGHT = {"PID", "SAMPLES", "DURATION", "FIRST", "LAST", "RATE", "OOM IN"}
 
 
-def _cells(r: Result) -> tuple[str, ...]:
+def _grows(r: Result) -> str:
+    g = r.trace.growing
+    return f"{g.kind} {g.share:.0%}" if g is not None else "-"
+
+
+def _cells(r: Result, kinds: bool = False) -> tuple[str, ...]:
     tr, v = r.trace, r.verdict
     leak = v.verdict == "leak"
+    grows = (_grows(r),) if kinds else ()
     return (
         tr.source,
         str(tr.pid) if tr.pid is not None else "-",
@@ -491,37 +550,39 @@ def _cells(r: Result) -> tuple[str, ...]:
         fmt.compact_bytes(tr.rss[-1]),
         fmt.rate(v.rate_bytes_per_s) if leak else "-",
         fmt.duration(r.exhaustion_s) if r.exhaustion_s is not None else "-",
+        *grows,
         v.verdict,
     )
 
 
-def table(rows: list[tuple[str, ...]], header: bool, width: int | None = None) -> list[str]:
+def table(rows: list[tuple[str, ...]], header: bool, width: int | None = None,
+          columns: tuple[str, ...] = _COLUMNS) -> list[str]:  # fmt: skip
     """Aligned columns, verdict last so a script can take the last word of every line.
 
     With ``width`` (a terminal's), SOURCE and NAME are cut with an ellipsis so that a line does
     not wrap; without it (piped) nothing is cut.
     """
-    allrows = [_COLUMNS, *rows] if header else rows
-    widths = [max(len(r[i]) for r in allrows) for i in range(len(_COLUMNS))] if allrows else []
+    allrows = [columns, *rows] if header else rows
+    widths = [max(len(r[i]) for r in allrows) for i in range(len(columns))] if allrows else []
     if width is not None:
-        _fit(widths, width)
+        _fit(widths, width, columns)
     out = []
     for r in allrows:
         cells = [
             c.rjust(w) if name in _RIGHT else _clip(c, w, name).ljust(w)
-            for c, w, name in zip(r, widths, _COLUMNS, strict=True)
+            for c, w, name in zip(r, widths, columns, strict=True)
         ]
         out.append("  ".join(cells).rstrip())
     return out
 
 
-def _fit(widths: list[int], width: int) -> None:
+def _fit(widths: list[int], width: int, columns: tuple[str, ...] = _COLUMNS) -> None:
     """Narrow the SOURCE and NAME widths, the one with more to spare first, to fit ``width``."""
     excess = sum(widths) + 2 * (len(widths) - 1) - width
-    cuttable = [i for i, name in enumerate(_COLUMNS) if name in _SHRINK]
+    cuttable = [i for i, name in enumerate(columns) if name in _SHRINK]
     while excess > 0 and widths:
-        i = max(cuttable, key=lambda i: widths[i] - _SHRINK[_COLUMNS[i]])
-        if widths[i] <= _SHRINK[_COLUMNS[i]]:
+        i = max(cuttable, key=lambda i: widths[i] - _SHRINK[columns[i]])
+        if widths[i] <= _SHRINK[columns[i]]:
             return  # as narrow as they go: the line wraps
         widths[i] -= 1
         excess -= 1
@@ -718,13 +779,15 @@ def _print(
         return
     tty = out.isatty()
     rows: list[tuple[str, ...]] = []
+    kinds = any(r.trace.growing is not None for _, rs in per_input for r in rs or ())
+    names = _KIND_COLUMNS if kinds else _COLUMNS
     for path, rs in per_input:
         if rs is None:  # unreadable: still one line, so line N of the output is input N
-            rows.append((path, *("-",) * (len(_COLUMNS) - 2), "error"))
+            rows.append((path, *("-",) * (len(names) - 2), "error"))
         else:
-            rows.extend(_cells(r) for r in rs)
+            rows.extend(_cells(r, kinds) for r in rs)
     columns = shutil.get_terminal_size().columns if tty else None
-    for line in table(rows, header=tty, width=columns):
+    for line in table(rows, header=tty, width=columns, columns=names):
         out.write(line + "\n")
     if columns is None:
         return
@@ -737,5 +800,7 @@ def _print(
         return
     for r in leaks[:_MAX_GRAPHS]:
         out.write("\n" + graph(r, width) + "\n")
+        if r.trace.growing is not None:
+            out.write(f"What grows: {r.trace.growing.sentence}.\n")
     if len(leaks) > _MAX_GRAPHS:
         out.write(f"\n({len(leaks) - _MAX_GRAPHS} more leaks not drawn)\n")

@@ -262,8 +262,10 @@ def run_batch(
     if opts.mappings and opts.pids:
         monitor.mappings_pids = opts.pids  # their smaps every iteration
         to_json.kinds = monitor.kinds
-    else:
-        monitor.kinds_reader = None  # nothing here would show a breakdown: none is read
+    elif monitor.recorder is None:
+        # Nothing here would show or keep a breakdown: none is read. A recording keeps what
+        # the screen reads (the coarse split, flagged processes' smaps): recording format 4.
+        monitor.kinds_reader = None
 
     def publish(frame: Frame) -> None:
         nonlocal record_error_shown

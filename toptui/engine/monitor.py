@@ -37,7 +37,7 @@ from toptui.analysis.growth import GrowthVerdict, judge
 from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
-from toptui.mapping_model import CoarseSplit, SmapsReading
+from toptui.mapping_model import CoarseSplit, ProcKinds, SmapsReading
 from toptui.model import (
     CpuStates,
     MemoryStats,
@@ -297,56 +297,82 @@ class Monitor:
         self.restored = pre
 
     def ingest(self, snap: Snapshot, urgent: Iterable[ProcKey] = ()) -> Frame:
-        """Record an already-taken snapshot (used by step, replays and tests)."""
+        """Ingest an already-taken snapshot (used by step, replays and tests), then record it
+        with the memory by kind read this tick (after judging, which decides what is read)."""
+        self.history.ingest(snap)
+        self.tick += 1
+        self._judge_due(snap, set(urgent))
+        read = self._read_kinds(snap)
+        if read:
+            snap = replace(snap, kinds=read)
         if self.recorder is not None:
             try:
                 self.recorder.record(snap)
             except OSError as exc:
                 self.record_error = f"recording stopped: {exc.strerror or exc}"
                 self.recorder = None
-        self.history.ingest(snap)
-        self.tick += 1
-        self._judge_due(snap, set(urgent))
-        self._read_kinds(snap)
         frame = Frame(snap, dict(self.verdicts), self.tick, self._judge_families(snap))
         self.last = frame
         return frame
 
     # -- Which memory grows (issue 17) --------------------------------------------------------
 
-    def _read_kinds(self, snap: Snapshot) -> None:
+    def _read_kinds(self, snap: Snapshot) -> dict[ProcKey, ProcKinds]:
         """The coarse split of each process judged in full this tick (so at most once per
         judging period), smaps of the ``mappings_pids`` every tick, and of one flagged process
-        (leak or rising) in turn while this tick's judging budget lasts."""
+        (leak or rising) in turn while this tick's judging budget lasts. Returns what was read
+        (whole smaps readings only: a partial one's sums fall short), for the recording."""
         reader = self.kinds_reader
         fresh, self._fresh = self._fresh, []
+        read: dict[ProcKey, ProcKinds] = {}
         if reader is None:
-            return
+            if snap.kinds:  # a replay of a recording that kept them (format 4)
+                self._recorded_kinds(snap)
+            return read
         t = snap.t_mono
         for key in fresh:
             split = reader.coarse(key[0], t)
             if split is not None:
                 self.kinds.coarse(key, split)
+                read[key] = ProcKinds((split.anon, split.file, split.shmem))
         shown = self.mappings_pids
         if shown:
             for p in snap.procs:
                 if p.pid in shown and p.state != "Z":
-                    self.kinds.record(p.key, reader.smaps(p.key, t))
+                    self._smaps(p.key, reader.smaps(p.key, t), read)
         if time.thread_time() >= self._judge_deadline:
-            return  # the budget went on judging: the turn waits
+            return read  # the budget went on judging: the turn waits
         verdicts = self.verdicts.items()
         flagged = [k for k, v in verdicts if v.verdict in FLAGGED and k[0] not in shown]
         if not flagged:
-            return
+            return read
         # Alive in this snapshot only: an exited one's pid may already be another process's.
         alive = {p.key for p in snap.procs if p.state != "Z"}
         flagged = sorted(k for k in flagged if k in alive)
         if not flagged:
-            return
+            return read
         turn = self._kinds_turn
         key = next((k for k in flagged if turn is None or k > turn), flagged[0])
         self._kinds_turn = key
-        self.kinds.record(key, reader.smaps(key, t))
+        self._smaps(key, reader.smaps(key, t), read)
+        return read
+
+    def _recorded_kinds(self, snap: Snapshot) -> None:
+        """What a recording kept of each kind, into the same history as a live reading (the
+        detail view shows it); a recording keeps no mappings, so none grew most."""
+        assert snap.kinds is not None
+        t = snap.t_mono
+        swap = {p.key: p.swap for p in snap.procs}
+        for key, found in snap.kinds.items():
+            if found.coarse is not None:
+                self.kinds.coarse(key, CoarseSplit(t, *found.coarse, swap.get(key, 0)))
+            if found.kinds is not None:
+                self.kinds.record(key, SmapsReading(t, found.kinds))
+
+    def _smaps(self, key: ProcKey, reading: SmapsReading, read: dict[ProcKey, ProcKinds]) -> None:
+        self.kinds.record(key, reading)
+        if reading.kinds is not None and not reading.reason:
+            read[key] = ProcKinds(read.get(key, ProcKinds()).coarse, reading.kinds)
 
     # -- Families: a process and its descendants judged as one, only while switched on ----------
 

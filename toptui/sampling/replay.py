@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
+from toptui.mapping_model import ProcKinds
 from toptui.model import (
     CpuStates,
     MemoryStats,
@@ -157,6 +158,10 @@ class ReplaySampler:
             tasks=TaskCounts(total=len(procs)),
             recorded=True,
         )
-        snap = Snapshot(t_mono=t, t_wall=t, interval_s=interval, system=system, procs=procs)
+        # The memory by kind recorded that tick (format 4), handed on as it was read.
+        kinds = {p.key: ProcKinds(r.coarse, r.kinds) for p, r in zip(procs, rows, strict=True)
+                 if r.coarse is not None or r.kinds is not None}  # fmt: skip
+        snap = Snapshot(t_mono=t, t_wall=t, interval_s=interval, system=system, procs=procs,
+                        kinds=kinds or None)  # fmt: skip
         self._last = snap
         return snap

@@ -1,11 +1,13 @@
 """Recordings: every snapshot appended to a CSV file, and read back per process or per tick.
 
 One row per process per tick, ``time,pid,create_time,name,rss,vms,shared,cpu_percent,ppid,swap``
-(epoch seconds, bytes, percent) under a single header line: format 3. A format 3 header may name
-further columns after these (the per-kind memory figures of a later version): a reader takes the
-columns it knows and ignores the others, so a newer file still reads. Format 2 has no ``swap``
-column, format 1 (written before toptui kept parent pids) no ``ppid`` either; both are still read
-(swap 0, parents unknown), and a recording is always appended to in its own format. The same
+(epoch seconds, bytes, percent), then the per-kind resident bytes where they were read that tick
+(``rss_anon,rss_file,rss_shmem`` of /proc/PID/status, ``heap,anon,…,other`` of smaps; empty cells
+otherwise), under a single header line: format 4. Format 3 stops after ``swap``; a format 3 or 4
+header may name further columns after its own (a later version's): a reader takes the columns it
+knows and ignores the others, so a newer file still reads. Format 2 has no ``swap`` column,
+format 1 (written before toptui kept parent pids) no ``ppid`` either; all are still read (swap 0,
+parents unknown, no kinds), and a recording is always appended to in its own format. The same
 format is the rolling store of ``toptui serve`` (:mod:`toptui.store.state_store`): a directory of
 recordings, one per minute, which :class:`RecordingReader` reads as one. The file is only ever
 appended to, and each tick's rows go out in one ``os.write`` of complete lines, so an interrupted
@@ -31,18 +33,27 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, NamedTuple
 
+from toptui.mapping_model import KINDS, ProcKinds
 from toptui.model import ProcSample, Snapshot
 from toptui.store.history import Series
 
 HEADER_V1 = ("time", "pid", "create_time", "name", "rss", "vms", "shared", "cpu_percent")
 HEADER_V2 = (*HEADER_V1, "ppid")
-HEADER = (*HEADER_V2, "swap")  # format 3: what new recordings are written in
-FORMAT = 3
+HEADER_V3 = (*HEADER_V2, "swap")
+# Format 4's per-kind columns: the coarse split of /proc/PID/status (its swap is the swap column)
+# and the kinds summed from smaps, in mapping_model.KINDS order. Empty when not read that tick.
+COARSE_COLUMNS = ("rss_anon", "rss_file", "rss_shmem")
+KIND_COLUMNS = KINDS
+HEADER = (*HEADER_V3, *COARSE_COLUMNS, *KIND_COLUMNS)  # format 4: what new recordings are in
+FORMAT = 4
 HEADER_LINE = ",".join(HEADER)
+HEADER_V3_LINE = ",".join(HEADER_V3)
 HEADER_V2_LINE = ",".join(HEADER_V2)
 HEADER_V1_LINE = ",".join(HEADER_V1)
-# Every header a reader takes, newest first; a format 3 header may go on with more columns.
-_HEADERS = (HEADER, HEADER_V2, HEADER_V1)
+_COARSE_AT = len(HEADER_V3)  # where a format 4 row's coarse split begins
+_KINDS_AT = _COARSE_AT + len(COARSE_COLUMNS)  # and its smaps kinds
+_KINDS_END = _KINDS_AT + len(KIND_COLUMNS)
+_EMPTY_KINDS = ("",) * (len(COARSE_COLUMNS) + len(KIND_COLUMNS))  # nothing read that tick
 NO_PARENT = -1  # a format 1 row's ppid: not recorded
 _MAX_BYTES = 2**63  # any RSS/VMS/SHR at or beyond this is corruption, not memory
 _MAX_TIME = 1e12  # epoch seconds; beyond is corruption (or milliseconds)
@@ -94,12 +105,17 @@ class Row(NamedTuple):
     cpu_percent: float
     ppid: int = NO_PARENT
     swap: int = 0  # VmSwap, bytes (format 3; 0 in older recordings)
+    # Format 4, where read that tick (else None): RssAnon, RssFile, RssShmem of /proc/PID/status
+    coarse: tuple[int, ...] | None = None
+    kinds: tuple[int, ...] | None = None  # resident bytes by kind from smaps, KINDS order
 
 
 def format_of(columns: tuple[str, ...]) -> int | None:
-    """The format a header line's columns are in (3 also with further columns), or None."""
+    """The format a header line's columns are in (3 and 4 also with further columns), or None."""
     if columns[: len(HEADER)] == HEADER:
         return FORMAT
+    if columns[: len(HEADER_V3)] == HEADER_V3:
+        return 3
     if columns == HEADER_V2:
         return 2
     if columns == HEADER_V1:
@@ -218,12 +234,17 @@ class Recorder:
         first = first.removesuffix(b"\r")
         columns = tuple(first.decode(_ENCODING, _READ_ERRORS).split(","))
         version = format_of(columns)
-        if version is not None and not nl and len(head) == st.st_size:
+        # Without its line end, only a whole header of toptui's own is one cut off: the start of
+        # format 4's is also a format 3 header with further columns, and is refused like any
+        # other start of a header.
+        whole = columns in (HEADER, HEADER_V3, HEADER_V2, HEADER_V1)
+        if version is not None and not nl and whole and len(head) == st.st_size:
             os.ftruncate(fd, 0)  # a whole header but not its line end: write it again
             return True
         if version is not None and nl:
             self._format = version  # appended to in its own format
-            self._extra = len(columns) - len(HEADER) if version == FORMAT else 0
+            own = {3: HEADER_V3, FORMAT: HEADER}.get(version)
+            self._extra = len(columns) - len(own) if own is not None else 0
         else:
             raise RecordingError(
                 self.path,
@@ -257,11 +278,19 @@ class Recorder:
                  f"{p.cpu_percent:.1f}", p.ppid)
                 for p in snap.procs
             )  # fmt: skip
-        else:
+        elif self._format == 3:
             empty = ("",) * self._extra  # a newer file's columns that this toptui cannot fill
             w.writerows(
                 (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
                  f"{p.cpu_percent:.1f}", p.ppid, p.swap, *empty)
+                for p in snap.procs
+            )  # fmt: skip
+        else:
+            empty = ("",) * self._extra
+            kinds = snap.kinds or {}
+            w.writerows(
+                (t, p.pid, f"{p.create_time:.2f}", p.name, p.res, p.virt, p.shr,
+                 f"{p.cpu_percent:.1f}", p.ppid, p.swap, *_kind_cells(kinds.get(p.key)), *empty)
                 for p in snap.procs
             )  # fmt: skip
         text = buf.getvalue()
@@ -287,6 +316,11 @@ class Recorder:
             ) from None
         self._need_header = False
 
+    @property
+    def format(self) -> int:
+        """The format rows go out in (an existing file's own)."""
+        return self._format
+
     def sync(self) -> None:
         """Make what was written durable (fsync): the store does this at least once a minute."""
         if self._fd is not None:
@@ -308,6 +342,15 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _kind_cells(found: ProcKinds | None) -> tuple[object, ...]:
+    """A format 4 row's per-kind cells: each group filled when it was read, else empty."""
+    if found is None:
+        return _EMPTY_KINDS
+    coarse = found.coarse or ("",) * len(COARSE_COLUMNS)
+    kinds = found.kinds or ("",) * len(KIND_COLUMNS)
+    return (*coarse, *kinds)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -332,7 +375,7 @@ class _Lines:
 def _bad_field(row: list[str]) -> str:
     """Which field of a row that failed to parse is wrong, for the error message."""
     convs = (float, int, float, str, int, int, int, float, int, int)[: len(row)]
-    for name, conv, text in zip(HEADER, convs, row[: len(convs)], strict=True):
+    for name, conv, text in zip(HEADER[: len(convs)], convs, row[: len(convs)], strict=True):
         try:
             conv(text)
         except ValueError:
@@ -344,7 +387,8 @@ def _bad_field(row: list[str]) -> str:
 _new_row = tuple.__new__  # Row(...) runs Python code per row; this is the same tuple, faster
 
 
-def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADER) -> Row:
+def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADER,
+           kinds_given: bool = True) -> Row:  # fmt: skip
     if len(row) != len(header):
         raise RecordingFormatError(
             path, line, f"expected {len(header)} fields ({','.join(header)}), found {len(row)}"
@@ -366,7 +410,33 @@ def _parse(row: list[str], path: str, line: int, header: tuple[str, ...] = HEADE
         raise RecordingFormatError(path, line, "pid or cpu_percent out of range")
     if not NO_PARENT <= ppid < 2**32:
         raise RecordingFormatError(path, line, "ppid out of range")
-    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid, swap))
+    coarse = kinds = None
+    # Format 4; most rows read no kind that tick: one join tells all ten cells empty.
+    if kinds_given and "".join(row[_COARSE_AT:_KINDS_END]):
+        coarse = _group(row, _COARSE_AT, COARSE_COLUMNS, path, line)
+        kinds = _group(row, _KINDS_AT, KIND_COLUMNS, path, line)
+    return _new_row(Row, (tv, pv, cv, name, rv, vv, sv, uv, ppid, swap, coarse, kinds))
+
+
+def _group(row: list[str], at: int, names: tuple[str, ...], path: str,
+           line: int) -> tuple[int, ...] | None:  # fmt: skip
+    """One group of a format 4 row's per-kind cells: all empty (not read that tick) is None,
+    all bytes is their tuple; anything else is a malformed row."""
+    cells = row[at : at + len(names)]
+    if not any(cells):
+        return None
+    try:
+        values = tuple(int(c) for c in cells)
+    except ValueError:
+        bad = next(n for n, c in zip(names, cells, strict=True) if not c.strip().isdigit())
+        raise RecordingFormatError(
+            path,
+            line,
+            f"{bad} is not a number of bytes ({','.join(names)} are all given or all empty)",
+        ) from None
+    if not all(0 <= v < _MAX_BYTES for v in values):
+        raise RecordingFormatError(path, line, "memory size out of range")
+    return values
 
 
 class RecordingReader:
@@ -391,6 +461,7 @@ class RecordingReader:
         self.rows_read = 0
         self.header = HEADER  # the format read (known once rows() has begun)
         self.has_parents = True  # format 2 and later: rows carry ppid
+        self.has_kinds = True  # format 4: rows may carry per-kind bytes (Row.coarse, Row.kinds)
         self.torn: list[str] = []  # a store's segments whose incomplete end was skipped
         self._current = self.path  # the file being read (a store's segment), for errors
         self._stream = stream
@@ -451,6 +522,7 @@ class RecordingReader:
             )
         self.header = columns
         self.has_parents = version >= 2
+        self.has_kinds = version >= FORMAT
         held: tuple[list[str], int] | None = None
         while True:
             try:
@@ -479,7 +551,7 @@ class RecordingReader:
 
     def _emit(self, row: list[str], line: int) -> Row:
         self.rows_read += 1
-        return _parse(row, self._current, line, self.header)
+        return _parse(row, self._current, line, self.header, self.has_kinds)
 
     def ticks(self) -> Iterator[tuple[float, list[Row]]]:
         """Rows grouped by their ``time`` column, in file order: one group per recorded tick."""
@@ -519,11 +591,11 @@ def parse_fields(text: str, columns: int) -> Row | None:
     fast path, which skips a bad row rather than failing."""
     try:
         row = next(csv.reader([text]))
-        if len(row) != columns or columns < len(HEADER):
+        if len(row) != columns or columns < len(HEADER_V3):
             return None
         return _new_row(Row, (float(row[0]), int(row[1]), float(row[2]), row[3], int(row[4]),
                               int(row[5]), int(row[6]), float(row[7]), int(row[8]),
-                              int(row[9])))  # fmt: skip
+                              int(row[9]), None, None))  # fmt: skip
     except (csv.Error, ValueError, StopIteration):
         return None
 
@@ -540,6 +612,9 @@ class RecordedSeries:
     vms: array = field(default_factory=lambda: array("q"))
     shared: array = field(default_factory=lambda: array("q"))
     cpu_percent: array = field(default_factory=lambda: array("d"))
+    # Format 4's per-kind readings, sparse (only the ticks that read them): (time, bytes)
+    coarse: list[tuple[float, tuple[int, ...]]] = field(default_factory=list)
+    kinds: list[tuple[float, tuple[int, ...]]] = field(default_factory=list)
 
 
 def read_series(reader: RecordingReader | str | os.PathLike[str]) -> list[RecordedSeries]:
@@ -560,6 +635,10 @@ def read_series(reader: RecordingReader | str | os.PathLike[str]) -> list[Record
         s.vms.append(r.vms)
         s.shared.append(r.shared)
         s.cpu_percent.append(r.cpu_percent)
+        if r.coarse is not None:
+            s.coarse.append((r.time, r.coarse))
+        if r.kinds is not None:
+            s.kinds.append((r.time, r.kinds))
     return list(by_key.values())
 
 

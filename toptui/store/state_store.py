@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 from toptui.model import ProcKey, Snapshot
 from toptui.store.history import Baseline, HistoryDump, ProcDump
 from toptui.store.recording import (
-    FORMAT,
     SEGMENT_PREFIX,
     Recorder,
     RecordingError,
@@ -56,7 +55,10 @@ CHECKPOINT_S = 10.0
 CHECKPOINT = "checkpoint"
 ALL_OF_IT = -1  # a checkpoint's segment_size when it covers that segment whole (serve stopped)
 LOCK = "lock"  # held (flock) by the one toptui serve writing the store
-_MAGIC = f"toptui-checkpoint {FORMAT}\n".encode()
+# The checkpoint's own format (it was numbered as the recording format 3 of its time; a recording
+# is format 4 now, the checkpoint is unchanged).
+CHECKPOINT_FORMAT = 3
+_MAGIC = f"toptui-checkpoint {CHECKPOINT_FORMAT}\n".encode()
 _LEN = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 # gzip level for rotated segments: level 1 is already 6x smaller on these rows, at a third of
@@ -130,7 +132,7 @@ def write_checkpoint(directory: str, cp: Checkpoint) -> int:
         blobs.append(d.recent.tobytes())
         blobs.append(d.blocks.tobytes())
     meta = {
-        "format": FORMAT,
+        "format": CHECKPOINT_FORMAT,
         "byteorder": sys.byteorder,
         "boot_id": cp.boot_id,
         "interval_s": cp.interval_s,
@@ -191,7 +193,7 @@ def read_checkpoint(directory: str) -> Checkpoint:
     try:
         meta = json.loads(data[pos : pos + n])
         pos += n
-        if meta["format"] != FORMAT or meta["byteorder"] != sys.byteorder:
+        if meta["format"] != CHECKPOINT_FORMAT or meta["byteorder"] != sys.byteorder:
             raise bad
         body = memoryview(data)[: -_CRC.size]
 

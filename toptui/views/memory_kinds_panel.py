@@ -60,8 +60,13 @@ def render_kinds(
     """The panel's text for one process (``threads``: its thread count now)."""
     out = Text()
     out.append("Which memory grows", style="bold")
-    if not live:
-        out.append(": a recording holds no breakdown by kind (read live from /proc/PID/smaps)\n")
+    if not live and series is None:
+        if coarse is None:
+            out.append(": the recording holds no breakdown by kind of this process (recording "
+                       "format 4 keeps what was read live)\n")  # fmt: skip
+            return out
+        out.append(": recorded, the coarse split only\n")
+        _coarse(out, coarse, pid)
         return out
     latest = series.latest if series is not None else None
     if series is None or latest is None:
@@ -74,7 +79,8 @@ def render_kinds(
         return out
     span = series.t[-1] - series.t[0]
     n = len(series.t)
-    out.append(f"  (/proc/{pid}/smaps, {n} reading{'s' if n != 1 else ''} over "
+    source = f"/proc/{pid}/smaps" if live else "recorded from smaps"
+    out.append(f"  ({source}, {n} reading{'s' if n != 1 else ''} over "
                f"{fmt.duration(span)})\n")  # fmt: skip
     out.append(f"{'kind':<{LABEL_WIDTH}}{'RES now':>10}{'change':>11}{'rate':>10}  history\n",
                style="dim")  # fmt: skip
@@ -127,12 +133,11 @@ class MemoryKindsPanel(Static):
         if proc is None and self._shown:
             return self._reason  # exited: the last breakdown stays, as the graph does
         threads = proc.threads if proc is not None else 0
-        if monitor.kinds_reader is None:  # a replay, or a test's source: nothing read live
-            self.update(render_kinds(None, None, threads, live=False, pid=key[0]))
-            return ""
         kinds = monitor.kinds
         series = kinds.get(key)
-        self.update(render_kinds(series, kinds.coarse_of(key), threads, pid=key[0]))
+        # No reader: a replay (what its recording kept, format 4), or a test's source.
+        live = monitor.kinds_reader is not None
+        self.update(render_kinds(series, kinds.coarse_of(key), threads, live, pid=key[0]))
         self._shown = series is not None
         self._reason = growth_line(series)
         return self._reason
