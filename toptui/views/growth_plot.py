@@ -5,7 +5,6 @@ plotext keeps global figure state, so it is only ever driven from the UI thread.
 
 from __future__ import annotations
 
-import plotext as plt
 from rich.text import Text
 from textual.widget import Widget
 
@@ -35,6 +34,9 @@ def time_ticks(span_s: float, count: int = 5) -> tuple[list[float], list[str]]:
 
 def render_plot(series: Series, width: int, height: int) -> str:
     """The graph as ANSI text: RES (and SHR), the baseline as a line, time in seconds ago."""
+    # Loaded at the first graph, not at launch: plotext is most of a detail view's import time.
+    import plotext as plt
+
     plt.clear_figure()
     plt.plotsize(max(20, width), max(6, height))
     plt.theme("clear")
