@@ -144,3 +144,43 @@ def test_many_sweeps_agree_with_a_fresh_sampler():
             assert [getattr(cached[k], a) for a in figures] == [
                 getattr(fresh[k], a) for a in figures
             ], k
+
+
+def _held_stat_files() -> list[str]:
+    """The /proc/PID/stat files this process has open."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # the listing's own descriptor, closed meanwhile
+        if target.startswith("/proc/") and target.endswith("/stat"):
+            out.append(target)
+    return sorted(out)
+
+
+def test_held_stat_files_follow_the_processes_and_are_let_go():
+    # Each process's stat stays open between sweeps (pread): one per process seen, closed once
+    # the process is gone from a sweep, and all of them by close().
+    me = os.getpid()
+    with MemoryChild() as child:
+        sampler = Sampler(pids=[child.pid, me])
+        sampler.sample()
+        assert _held_stat_files() == sorted([f"/proc/{child.pid}/stat", f"/proc/{me}/stat"])
+        assert find_proc(sampler.sample(), child.pid) is not None  # read through the held file
+    sampler.sample()  # the child has exited and been reaped
+    assert _held_stat_files() == [f"/proc/{me}/stat"]
+    sampler.close()
+    assert _held_stat_files() == []
+
+
+def test_a_reaped_process_is_looked_up_afresh():
+    # A held stat file stays the old process's: once that one is reaped, reading it fails, the
+    # file is let go and the pid's directory is looked up again (a new process there is read).
+    with MemoryChild() as child:
+        sampler = Sampler(pids=[child.pid])
+        assert find_proc(sampler.sample(), child.pid) is not None
+        assert str(child.pid) in sampler._fds
+    assert all(p.pid != child.pid for p in sampler.sample().procs)
+    assert str(child.pid) not in sampler._fds
+    sampler.close()

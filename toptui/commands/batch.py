@@ -137,6 +137,10 @@ class JsonFrames:
         self._rows: dict[int, tuple[ProcSample, str]] = {}
         # --mappings: each process's resident bytes by kind, when read (see mappings_json).
         self.kinds: KindsHistory | None = None
+        # Per verdict object (by id, the object kept to check it): its growth text before and
+        # after the sample count, which alone changes from frame to frame; latest frame's only.
+        self._parts: dict[int, tuple[GrowthVerdict, str, str | None]] = {}
+        self._next_parts: dict[int, tuple[GrowthVerdict, str, str | None]] = {}
 
     def _dumps(self, obj: object) -> str:
         return json.dumps(obj, separators=self._SEPARATORS, ensure_ascii=self.ensure_ascii)
@@ -145,6 +149,25 @@ class JsonFrames:
         """growth_json's object as text, written directly (json.dumps per row costs more)."""
         if v is None:
             return _COLLECTING % samples
+        if v.verdict == "leak":  # exhaustion_s moves with the available memory: each time
+            return self._growth_text(v, samples, available)
+        # Otherwise only the sample count changes from frame to frame: the text around it is
+        # made once per verdict object.
+        parts = self._parts.get(id(v))
+        if parts is None or parts[0] is not v:
+            rate = round(float(v.rate_bytes_per_s), 3)
+            window = round(float(v.window_s), 3)
+            if math.isfinite(rate) and math.isfinite(window):
+                parts = (v, f'{{"verdict":"{v.verdict}","rate_bytes_per_s":{rate!r},"samples":',
+                         f',"window_s":{window!r}}}')  # fmt: skip
+            else:
+                parts = (v, "", None)
+        self._next_parts[id(v)] = parts
+        if parts[2] is None:
+            return self._growth_text(v, samples, available)
+        return f"{parts[1]}{samples}{parts[2]}"
+
+    def _growth_text(self, v: GrowthVerdict, samples: int, available: float) -> str:
         g = growth_json(v, samples, available)
         rate, window = g["rate_bytes_per_s"], g["window_s"]
         if not (math.isfinite(rate) and math.isfinite(window)):
@@ -174,17 +197,21 @@ class JsonFrames:
         verdicts = frame.verdicts
         held = self._rows
         rows: dict[int, tuple[ProcSample, str]] = {}
-        parts = []
-        for p in procs:
-            kept = held.get(id(p))
+        parts: list[str] = []
+        append, hist, growth = parts.append, history.get, self._growth
+        for p in procs:  # every process on every frame: names bound, nothing looked up twice
+            ident = id(p)
+            kept = held.get(ident)
             if kept is None or kept[0] is not p:
                 kept = (p, self._dumps(process_fields(p))[:-1] + ',"growth":')
-            rows[id(p)] = kept
-            samples = len(history.get(p.key) or ())
+            rows[ident] = kept
+            key = p.key
+            h = hist(key)  # len() only: a ProcHistory's truth value would ask for it twice
+            samples = len(h) if h is not None else 0
             extra = self._kinds(p) if self.kinds is not None else ""
-            growth = self._growth(verdicts.get(p.key), samples, available)
-            parts.append(f"{kept[1]}{growth}{extra}}}")
+            append(f"{kept[1]}{growth(verdicts.get(key), samples, available)}{extra}}}")
         self._rows = rows
+        self._parts, self._next_parts = self._next_parts, {}
         families = ""
         if frame.families is not None:
             families = f',"families":{self._dumps(families_json(frame, procs))}'

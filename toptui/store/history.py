@@ -485,6 +485,7 @@ class History:
         # Times are kept PIN_TICKS further back than the window: a pinned reader needs them.
         self._tl = _Timeline(self.capacity + 1 + PIN_TICKS)
         self._first = (-1, 0)  # (tick, first tick in the window) cached: the same for everybody
+        self._ticks_at: tuple[int, dict[float, int | None]] = (-1, {})  # see _tick_at
         self._procs: dict[ProcKey, ProcHistory] = {}
         self._lock = threading.Lock()
         self.now = 0.0
@@ -569,7 +570,21 @@ class History:
         return a
 
     def _tick_at(self, t: float) -> int | None:
-        """The latest tick taken at or before time ``t``, if its time is still known."""
+        """The latest tick taken at or before time ``t``, if its time is still known.
+
+        Remembered until the next tick: the monitor pins most postponed processes at the same
+        few times each tick, thousands of searches for one answer (under lock)."""
+        tl = self._tl
+        at_tick, known = self._ticks_at
+        if at_tick != tl.tick:
+            known = {}
+            self._ticks_at = (tl.tick, known)
+        elif t in known:
+            return known[t]
+        known[t] = found = self._search_tick(t)
+        return found
+
+    def _search_tick(self, t: float) -> int | None:
         tl = self._tl
         a, z = tl.oldest(), tl.tick + 1
         if z <= a or tl.time(a) > t:

@@ -111,6 +111,7 @@ class GrowthPanel(Static, can_focus=True):
         self._entries: list[_Entry] = []
         self._message: Text | None = None  # shown instead of entries when there are none
         self._drawn_for = (-1, -1)  # (width, lines) the content was last fitted to
+        self._height = -1  # lines of the content last shown (see _put)
         self.can_focus = False  # until it lists something
         self.cursor = 0  # the selected entry, while focused
         self._cursor_key: ProcKey | None = None  # and its process: followed across refreshes
@@ -339,9 +340,16 @@ class GrowthPanel(Static, can_focus=True):
             text = self._message.copy()
             text.truncate(width)
             self._lines = []
-            self.update(text)
+            self._put(text)
             return
-        self.update(self.render_entries(width, lines))
+        self._put(self.render_entries(width, lines))
+
+    def _put(self, text: Text) -> None:
+        """Show ``text``; the panel's height follows its number of lines alone (each is cropped
+        to the width), so the whole screen is laid out again only when that changes."""
+        height = text.plain.count("\n") + 1
+        self.update(text, layout=height != self._height)
+        self._height = height
 
     def render_entries(self, width: int, lines: int) -> Text:
         """The entries as lines cropped to ``width``; when more than ``lines`` would be needed,

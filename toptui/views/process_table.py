@@ -158,6 +158,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self.following = False
         self._chose_zombie = False  # the cursor was put on a zombie: it is not "exiting" then
         self._styles: dict[str, Style] = {}
+        self._base: Style | None = None  # rich_style, until the styles change (see _base_style)
         # Screen line -> ((signature, width), strip) as last painted.
         self._painted: dict[int, tuple[tuple, Strip]] = {}
         self.lines_repainted = 0
@@ -507,7 +508,15 @@ class ProcessTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._base = None
         self._painted.clear()
+
+    def _base_style(self) -> Style:
+        """``rich_style``, kept until the styles change: Textual walks every ancestor's styles to
+        make it, and a full repaint asks for it once per line."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -566,7 +575,7 @@ class ProcessTable(ScrollView, can_focus=True):
         return cells, flags
 
     def _strip_for(self, signature: tuple | None, width: int) -> Strip:
-        base = self.rich_style
+        base = self._base_style()
         if signature is None:
             return Strip.blank(width, base)
         cells, (verdict, tagged, match, running, cursor) = signature
@@ -589,22 +598,39 @@ class ProcessTable(ScrollView, can_focus=True):
             growth_style = row_style + self._style("proctable--growth")
         elif verdict == "rising":
             growth_style = row_style + self._style("proctable--rising")
-        segments = []
-        for i, (col, text) in enumerate(zip(self.columns, cells, strict=True)):
-            if i:
-                segments.append(Segment(" ", row_style))
-            if match and col.name == "COMMAND":
-                found = row_style + self._style("proctable--match-text")
-                segments.extend(_marked(text, match, row_style, found))
-                continue
-            segments.append(Segment(text, growth_style if col.name == "GROWTH" else row_style))
+        names = [col.name for col in self.columns]
+        if not match and not (growth_style is not row_style and "GROWTH" in names):
+            # One style for the whole line: one segment, which is all the compositor then
+            # divides, filters and writes (a segment per cell cost it more than the row itself).
+            line = " ".join(cells)
+            if line.isascii() and line.isprintable():  # one cell per character
+                return Strip([Segment(line[:width].ljust(width), row_style)], width)
+            segments = [Segment(line, row_style)]
+        elif not match:  # growing: GROWTH in its own style, the rest of the line in the row's
+            at = names.index("GROWTH")
+            before, after = " ".join(cells[:at]), " ".join(cells[at + 1 :])
+            segments = [Segment(cells[at], growth_style)]
+            if before:
+                segments.insert(0, Segment(before + " ", row_style))
+            if after:
+                segments.append(Segment(" " + after, row_style))
+        else:
+            segments = []
+            for i, (name, text) in enumerate(zip(names, cells, strict=True)):
+                if i:
+                    segments.append(Segment(" ", row_style))
+                if name == "COMMAND":
+                    found = row_style + self._style("proctable--match-text")
+                    segments.extend(_marked(text, match, row_style, found))
+                    continue
+                segments.append(Segment(text, growth_style if name == "GROWTH" else row_style))
         return Strip(segments).adjust_cell_length(width, row_style).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         self._fit_columns()  # the width can change without a Resize (a scrollbar comes or goes)
         if y == 0:
-            return self._header_strip(width, self.rich_style)
+            return self._header_strip(width, self._base_style())
         signature = self._row_signature(int(self.scroll_offset.y) + y - 1)
         cached = self._painted.get(y)
         if cached is not None and cached[0] == (signature, width):

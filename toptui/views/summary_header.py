@@ -91,10 +91,15 @@ class SummaryHeader(Static):
         self.per_cpu = False  # top's 1 key: a line per CPU
 
     def show(self, system: SystemStats, wall: float, note: str = "") -> None:
+        # The height follows the number of lines alone (and the size, whose change lays out
+        # anyway): the same number, no layout pass over the whole screen on every frame.
+        before = len(self._lines)
         self._lines = summary_lines(system, wall, per_cpu=self.per_cpu)
+        relayout = len(self._lines) != before
         self._cpu_summary = cpu_line("%Cpu(s)", system.cpu)
         self._note = note
-        self.update(Content("\n".join([with_note(self._lines[0], note, 10_000), *self._lines[1:]])))
+        text = "\n".join([with_note(self._lines[0], note, 10_000), *self._lines[1:]])
+        self.update(Content(text), layout=relayout)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         # The viewport is the terminal: re-asked on every resize, so the height follows it.
