@@ -74,7 +74,7 @@ def render_kinds(
         return out
     span = series.t[-1] - series.t[0]
     n = len(series.t)
-    out.append(f"  (/proc/{pid}/smaps, {n} reading{'s' if n != 1 else ''} over "
+    out.append(f"  (/proc/{pid}/{latest.source}, {n} reading{'s' if n != 1 else ''} over "
                f"{fmt.duration(span)})\n")  # fmt: skip
     out.append(f"{'kind':<{LABEL_WIDTH}}{'RES now':>10}{'change':>11}{'rate':>10}  history\n",
                style="dim")  # fmt: skip
