@@ -1,12 +1,13 @@
-"""Issue 17's cost target: reading and summing the smaps of a process with 5000 small mappings,
-each touched, takes <= 20 ms.
+"""Issue 17's cost target: reading and summing by kind the memory of a process with 5000 small
+mappings, each touched, takes <= 20 ms.
 
 A child maps 5000 anonymous regions of one or two pages, alternately read-only and read-write
-(so the kernel cannot merge neighbours into one mapping), and touches each one; then
-``toptui.sampling.smaps.read_smaps`` (the kernel generating the text, reading it and parsing it
-into kinds and mappings) is timed in this thread's CPU clock (user + system), median of
-``REPEATS``, after one warm-up read. Beside it: the kernel's part alone (making the text and
-reading it, no parsing) and parsing alone (the text already read).
+(so the kernel cannot merge neighbours into one mapping), and touches each one; then the path
+toptui takes, ``toptui.sampling.smaps.read_kinds`` (/proc/PID/maps and numa_maps made by the
+kernel, read, and joined into kinds and mappings), is timed in this thread's CPU clock (user +
+system), median of ``REPEATS``, after one warm-up read; the target is judged on it. Beside it:
+the kernel's part of each file alone (making the text and reading it), the join alone, and the
+smaps path (``read_smaps``, the fallback) with its kernel part and parse.
 
 Run alone: ``.venv/bin/python benchmarks/smaps.py``; ``make bench`` reports the same row.
 """
@@ -19,11 +20,22 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from toptui.sampling.smaps import CHUNK, _fill, _parse, read_smaps  # noqa: E402
+from toptui.sampling.smaps import (  # noqa: E402
+    _LINE_PREFIX,
+    CHUNK,
+    MAPS_NUMA,
+    Buffers,
+    _fill,
+    _join,
+    _parse,
+    read_kinds,
+    read_smaps,
+)
 
 MAPPINGS = 5000
 TARGET_MS = 20.0
@@ -48,40 +60,57 @@ sys.stdin.read()
 """
 
 
+def median_ms(step: Callable[[], object]) -> float:
+    """The median CPU time of ``REPEATS`` calls (this thread's clock: user + system), ms."""
+    clock = time.thread_time
+    times: list[float] = []
+    for _ in range(REPEATS):
+        t0 = clock()
+        step()
+        times.append((clock() - t0) * 1000)
+    return statistics.median(times)
+
+
 def measure(mappings: int = MAPPINGS) -> dict:
-    """CPU of one read_smaps of a child with ``mappings`` small touched mappings (ms)."""
+    """CPU of one breakdown of a child with ``mappings`` small touched mappings (ms), by the path
+    toptui takes and by smaps."""
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(mappings)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert child.stdout is not None
         child.stdout.readline()
-        with open(f"/proc/{child.pid}/maps", "rb") as f:
+        pid = child.pid
+        with open(f"/proc/{pid}/maps", "rb") as f:
             counted = f.read().count(b"\n")
-        buf = bytearray(CHUNK)  # reused from read to read, as the monitor's reader does
-        path = f"/proc/{child.pid}/smaps"
-        read_smaps(child.pid, 0.0, buffer=buf)  # warm-up
-        clock = time.thread_time
-        reads: list[float] = []
-        parses: list[float] = []
-        for _ in range(REPEATS):
-            t0 = clock()
-            r = read_smaps(child.pid, 0.0, buffer=buf)
-            reads.append((clock() - t0) * 1000)
-        kernel: list[float] = []
-        for _ in range(REPEATS):  # the kernel making the text, and reading it: no parsing
-            t0 = clock()
-            end, failed = _fill(path, buf)
-            kernel.append((clock() - t0) * 1000)
+        bufs = Buffers()  # reused from read to read, as the monitor's reader does
+        fast = read_kinds(pid, 0.0, buffers=bufs)  # warm-up
+        assert fast.source == MAPS_NUMA, "no numa_maps here: toptui reads smaps"
+        read_ms = median_ms(lambda: read_kinds(pid, 0.0, buffers=bufs))
+        maps_ms = median_ms(lambda: _fill(f"/proc/{pid}/maps", bufs.maps, _LINE_PREFIX))
+        numa_ms = median_ms(lambda: _fill(f"/proc/{pid}/numa_maps", bufs.numa, _LINE_PREFIX))
+        m_end, m_failed = _fill(f"/proc/{pid}/maps", bufs.maps, _LINE_PREFIX)
+        n_end, n_failed = _fill(f"/proc/{pid}/numa_maps", bufs.numa, _LINE_PREFIX)
+        assert m_failed is None and n_failed is None
+        join_ms = median_ms(lambda: _join(bufs.maps, m_end, bufs.numa, n_end, 0.0, frozenset()))
+        fast = read_kinds(pid, 0.0, buffers=bufs)
+        buf = bytearray(CHUNK)
+        path = f"/proc/{pid}/smaps"
+        read_smaps(pid, 0.0, buffer=buf)  # warm-up
+        smaps_ms = median_ms(lambda: read_smaps(pid, 0.0, buffer=buf))
+        smaps_kernel_ms = median_ms(lambda: _fill(path, buf))
+        end, failed = _fill(path, buf)
         assert failed is None
-        for _ in range(REPEATS):
-            t0 = clock()
-            _parse(buf, end, 0.0, frozenset(), "")
-            parses.append((clock() - t0) * 1000)
-        assert r.kinds is not None and not r.reason, r.reason
-        return {"mappings": counted, "parsed": len(r.mappings), "bytes": end,
-                "read_ms": statistics.median(reads), "parse_ms": statistics.median(parses),
-                "kernel_ms": statistics.median(kernel),
-                "read_min_ms": min(reads)}  # fmt: skip
+        smaps_parse_ms = median_ms(lambda: _parse(buf, end, 0.0, frozenset(), ""))
+        slow = read_smaps(pid, 0.0, buffer=buf)
+        assert fast.kinds is not None and not fast.reason, fast.reason
+        assert slow.kinds is not None and not slow.reason, slow.reason
+        apart = [abs(a - b) for a, b in zip(fast.kinds, slow.kinds, strict=True)]
+        return {"mappings": counted, "parsed": len(fast.mappings),
+                "maps_bytes": m_end, "numa_maps_bytes": n_end, "smaps_bytes": end,
+                "read_ms": read_ms, "maps_kernel_ms": maps_ms, "numa_kernel_ms": numa_ms,
+                "join_ms": join_ms, "smaps_read_ms": smaps_ms,
+                "smaps_kernel_ms": smaps_kernel_ms, "smaps_parse_ms": smaps_parse_ms,
+                "kinds_apart_bytes": apart}  # fmt: skip
     finally:
         child.kill()
         child.wait()

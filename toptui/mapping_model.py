@@ -38,7 +38,8 @@ class Mapping(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class SmapsReading:
-    """Resident bytes by kind from one read of /proc/PID/smaps.
+    """Resident bytes by kind from one read of /proc/PID/smaps, or of maps and numa_maps (the
+    same figures at a third of the cost: see ``sampling/smaps.py``).
 
     ``kinds`` is None when nothing could be read (``reason`` says why); with a ``reason`` and
     ``kinds`` it is partial: what could be read is in it, and the reason says what is left out.
@@ -50,6 +51,7 @@ class SmapsReading:
     thread_stacks: int = 0  # mappings told apart as thread stacks (see sampling/smaps.py)
     reason: str = ""  # why the breakdown is partial or absent; "" when whole
     denied: bool = False  # the kernel refused the read (another user's process)
+    source: str = "smaps"  # the /proc/PID files it was read from: "smaps" or "maps+numa_maps"
 
 
 @dataclass(frozen=True, slots=True)

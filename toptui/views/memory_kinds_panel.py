@@ -79,7 +79,7 @@ def render_kinds(
         return out
     span = series.t[-1] - series.t[0]
     n = len(series.t)
-    source = f"/proc/{pid}/smaps" if live else "recorded from smaps"
+    source = f"/proc/{pid}/{latest.source}" if live else f"recorded from {latest.source}"
     out.append(f"  ({source}, {n} reading{'s' if n != 1 else ''} over "
                f"{fmt.duration(span)})\n")  # fmt: skip
     out.append(f"{'kind':<{LABEL_WIDTH}}{'RES now':>10}{'change':>11}{'rate':>10}  history\n",
