@@ -344,3 +344,24 @@ async def test_family_mode_lists_lone_leakers_and_sums_a_pool_under_its_parent()
         await wait_for(pilot, lambda: str(panel.border_title).startswith("Growing steadily: 5"))
         assert not app.monitor.families  # its family state is dropped
         await wait_for(pilot, lambda: app.monitor.last.families is None)
+
+
+def test_an_oom_time_against_a_cgroup_limit_is_marked_and_the_header_says_so():
+    """A container's leak runs out at its cgroup's limit: the panel marks that time, and its
+    header names both limits (MemAvailable's rows stay unmarked)."""
+    from toptui.views import growth_panel as gp
+
+    def entry(pid: int, cgroup: bool) -> gp._Entry:
+        p = ProcSample(key=(pid, 1), pid=pid, ppid=1, user="root", name=f"p{pid}",
+                       command=f"p{pid}", state="S", priority=20, nice=0, threads=1,
+                       virt=1024 * MIB, res=512 * MIB, shr=MIB, cpu_percent=0.0, mem_percent=0.0,
+                       cpu_time=0.0, create_time=0.0)  # fmt: skip
+        return gp._Entry(p, None, p.res, 128 * 1024, 3 * 3600.0, (), (), p.name, False, cgroup)
+
+    boxed, free = entry(10, True), entry(11, False)
+    assert gp._oom(boxed, True).endswith(gp.CGROUP_MARK)
+    assert not gp._oom(free, True).endswith(gp.CGROUP_MARK)
+    assert gp._layout([boxed, free], 200).cgroup and not gp._layout([free], 200).cgroup
+    panel = gp.GrowthPanel()
+    assert "cgroup limit" in panel._header(gp._layout([boxed, free], 200)).plain
+    assert "cgroup" not in panel._header(gp._layout([free], 200)).plain

@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from toptui.analysis.families import named
 from toptui.analysis.growth import GrowthVerdict, exhaustion_seconds
+from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.engine.monitor import Frame
 from toptui.model import ProcKey, ProcSample
 from toptui.render import format as fmt
@@ -50,6 +51,10 @@ class _Entry:
     values: Sequence[float]
     name: str = ""  # what COMMAND shows: the name, or the command line (the table's c key)
     rising: bool = False  # growing, not yet confirmed as a leak: listed after the leaks, quieter
+    cgroup: bool = False  # eta_s is reckoned against its cgroup's limit (tighter than MemAvailable)
+
+
+CGROUP_MARK = "*"  # after an OOM time reckoned against the process's cgroup limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class _Layout:
     spark: int  # 0: dropped
     oom: int  # 0: nothing to show
     oom_prefix: bool  # "in ~3h" or just "3h"
+    cgroup: bool = False  # some OOM is reckoned against a cgroup limit (marked CGROUP_MARK)
 
 
 class GrowthPanel(Static, can_focus=True):
@@ -213,10 +219,11 @@ class GrowthPanel(Static, can_focus=True):
             p = procs[key]
             data = history.res_series(key)
             t, values = data if data else ((), ())
-            eta = exhaustion_seconds(verdict, available)
+            room = self._headroom(p.pid, available)
+            eta = exhaustion_seconds(verdict, room.bytes)
             entries.append(
                 _Entry(p, None, p.res, verdict.rate_bytes_per_s, eta, t, values,
-                       self._command_text(p), verdict.verdict == "rising")
+                       self._command_text(p), verdict.verdict == "rising", room.from_cgroup)
             )  # fmt: skip
         self._message = None
         if not entries:
@@ -224,6 +231,13 @@ class GrowthPanel(Static, can_focus=True):
                 frame, procs, keep, len(leaks) + len(rising)
             )
         self._set_entries(entries)
+
+    def _headroom(self, pid: int, available: float) -> Headroom:
+        """What the process's time to OOM is counted against: its cgroup's room where tighter."""
+        monitor = getattr(self.app, "monitor", None)
+        if monitor is None:
+            return choose_headroom(available, None)
+        return monitor.headroom(pid, available)
 
     def _show_families(
         self,
@@ -417,8 +431,8 @@ class GrowthPanel(Static, can_focus=True):
             if len(label) > lay.spark:
                 label = "HISTORY"
             text += f"  {label[: lay.spark]:<{lay.spark}}"
-        if lay.oom:
-            text += "  OOM (MemAvailable)"  # what "runs out" is measured against
+        if lay.oom:  # what "runs out" is measured against
+            text += "  OOM (MemAvailable; * cgroup limit)" if lay.cgroup else "  OOM (MemAvailable)"
         return Text(text, style="bold")
 
 
@@ -496,7 +510,8 @@ def _rate(e: _Entry) -> str:
 def _oom(e: _Entry, prefix: bool) -> str:
     if e.eta_s is None:
         return ""
-    return f"in ~{fmt.duration(e.eta_s)}" if prefix else fmt.duration(e.eta_s)
+    mark = CGROUP_MARK if e.cgroup else ""
+    return (f"in ~{fmt.duration(e.eta_s)}" if prefix else fmt.duration(e.eta_s)) + mark
 
 
 def _layout(entries: Sequence[_Entry], width: int, name_cap: int = NAME_WIDTH) -> _Layout:
@@ -528,7 +543,8 @@ def _layout(entries: Sequence[_Entry], width: int, name_cap: int = NAME_WIDTH) -
         free = 0
         if spare(name, res, oom) + 2 < 0:
             res = 0
-    return _Layout(pid, name, res, rate, min(SPARK_MAX, max(0, free)), oom, prefix)
+    cgroup = any(e.cgroup and e.eta_s is not None for e in entries)
+    return _Layout(pid, name, res, rate, min(SPARK_MAX, max(0, free)), oom, prefix, cgroup)
 
 
 def _line(e: _Entry, lay: _Layout, rising_style: Style | str = "yellow") -> Text:
