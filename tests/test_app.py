@@ -133,10 +133,14 @@ async def test_enter_opens_the_detail_graph_and_escape_returns():
             assert app.screen.key[0] == child.pid
             plot = app.screen.query_one(GrowthPlot)
             await wait_for(pilot, lambda: plot._series is not None and len(plot._series.t) >= 3)
+            # Sizes in toptui's units on the y axis, clock time (HH:MM:SS) on the x axis (once
+            # the plot has its size and a span wide enough for a round time's label).
+            await wait_for(
+                pilot,
+                lambda: re.search(r"\d\d:\d\d:\d\d", plot.render().plain.splitlines()[-1]),
+            )
             rendered = plot.render().plain
-            # Sizes in toptui's units on the y axis, clock time (HH:MM:SS) on the x axis.
             assert "⣿ RES" in rendered and re.search(r"\d+M┤", rendered), rendered
-            assert re.search(r"\d\d:\d\d:\d\d", rendered.splitlines()[-1]), rendered
             facts = str(app.screen.query_one("#detail-facts").content)
             assert "Baseline" in facts and "RES" in facts
             assert "(sleeping)" in facts  # top's S column in words: the child waits on stdin

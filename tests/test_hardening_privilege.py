@@ -40,6 +40,14 @@ WRITERS = {
     ("recording.py", "_prepare"): "drops a crash's partial last line of that recording",
     ("recording.py", "record"): "takes back a partial tick after a failed write",
     ("settings.py", "save"): "W: the settings file under $XDG_CONFIG_HOME/toptui",
+    ("state_store.py", "__init__"): "makes the store's directory (--state-dir, "
+    "$XDG_STATE_HOME/toptui or systemd's StateDirectory=), mode 0700",
+    ("state_store.py", "_compress"): "gzips a finished minute of the store beside it, then "
+    "replaces the plain file",
+    ("state_store.py", "_lock"): "the store's lock file: one serve writes a store",
+    ("state_store.py", "prune"): "drops the store's minutes older than --history",
+    ("state_store.py", "write_checkpoint"): "the store's checkpoint, written to a temporary "
+    "file and renamed over the last",
     ("arguments.py", "to_devnull"): "points stdout/stderr at /dev/null when they cannot be "
     "written (reader left, full, closed)",
 }

@@ -6,6 +6,7 @@ from typing import Generic, TypeVar
 
 from textual import events
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
@@ -47,7 +48,10 @@ class ListDialog(ModalScreen[ResultT], Generic[ResultT]):
             self.dismiss(result)
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
+        try:
+            options = self.query_one(OptionList)
+        except NoMatches:  # closed (the app ending) before it was mounted: nothing to set up
+            return
         options.highlighted = self.initial
         self.set_focus(options)
         typed = Label("", id="typed", classes="dialog-typed")
