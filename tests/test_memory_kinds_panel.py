@@ -3,11 +3,11 @@ what cannot be read (permission denied, a recording)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import pytest
 from children import WAIT_S, MemoryChild
+from test_app import wait_for
 
 from toptui.mapping_model import ANON, KINDS, CoarseSplit, Mapping, SmapsReading
 from toptui.store.kinds import KindsHistory
@@ -18,15 +18,6 @@ from toptui.views.memory_kinds_panel import MemoryKindsPanel, render_kinds
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 SIZE = (160, 45)
 MIB = 1 << 20
-
-
-async def wait_for(pilot, predicate, timeout: float = WAIT_S) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
 
 
 def panel_text(app: TopApp) -> str:
