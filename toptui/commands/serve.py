@@ -488,6 +488,7 @@ def serve(config: Config, stop: threading.Event) -> int:
         judge_every_s=judge_every_for(config.delay_s),
     )
     monitor.kinds_reader = None  # /metrics has no per-kind figures: no smaps is read for them
+    monitor.cgroups = collector.cgroups  # one reader of the cgroup mounts, the exporter's
     keeper = _open_store(config.state_dir, monitor)
 
     def step() -> Frame:
