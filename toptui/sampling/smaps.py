@@ -306,6 +306,7 @@ def parse_maps_numa(
     return _join(m, len(m), n, len(n), t, tmpfs)
 
 
+@_gc_paused()
 def _join(
     maps: bytes | bytearray,
     m_end: int,
@@ -316,25 +317,12 @@ def _join(
 ) -> SmapsReading | None:
     """The reading from ``maps[:m_end]`` and ``numa[:n_end]``, each text after
     ``_LINE_PREFIX``; None when the two do not list the same mappings (the caller reads again,
-    or reads smaps).
+    or reads smaps). The collector is paused throughout (see :func:`_gc_paused`).
 
     Both files list the mappings in the same order, so when every line parses the start
     addresses are compared as two lists and joined by position. A line of either that does not
     parse, with the line counts still equal, is joined by start address instead: the mappings
     left without their other half are left out, and the reading says how many."""
-    with _gc_paused():
-        return _join_rows(maps, m_end, numa, n_end, t, tmpfs)
-
-
-def _join_rows(
-    maps: bytes | bytearray,
-    m_end: int,
-    numa: bytes | bytearray,
-    n_end: int,
-    t: float,
-    tmpfs: frozenset[tuple[int, int]],
-) -> SmapsReading | None:
-    """:func:`_join`'s work, the collector paused."""
     rows = _MAPS_LINE.findall(maps, 0, m_end)
     lines = _lines(maps, m_end)
     pages = _NUMA_LINE.findall(numa, 0, n_end)
