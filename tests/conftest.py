@@ -9,6 +9,7 @@ import contextlib
 import fcntl
 import os
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from children import WAIT_S
@@ -41,7 +43,23 @@ def _own_state_home(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
 
 
-# -- tests that need ../shared ---------------------------------------------------------------
+# -- tests that need what a developer's machine may lack --------------------------------------
+
+
+def skip_or_fail(why: str) -> NoReturn:
+    """Skip with a one-line reason on a developer's machine; fail under CI=true, where .ci/run
+    installs everything and a missing piece must not pass unnoticed."""
+    if IN_CI:
+        pytest.fail(f"{why} (CI=true: missing is a failure)", pytrace=False)
+    pytest.skip(why)
+
+
+def prometheus_tool(name: str) -> str:
+    """The path of ``prometheus`` or ``promtool``, from Debian's prometheus package."""
+    found = shutil.which(name)
+    if found is None:
+        skip_or_fail(f"{name} is not installed (Debian's prometheus package; .ci/run installs it)")
+    return found
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -51,10 +69,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     for mark in item.iter_markers("needs_shared"):
         missing = [str(SHARED / rel) for rel in mark.args if not (SHARED / rel).exists()]
         if missing:
-            why = f"needs {', '.join(missing)}, which is not there"
-            if IN_CI:
-                pytest.fail(f"{why} (CI=true: a missing ../shared is a failure)", pytrace=False)
-            pytest.skip(why)
+            skip_or_fail(f"needs {', '.join(missing)}, which is not there")
 
 
 class PtyApp:

@@ -12,7 +12,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from children import WAIT_S, spawn_leaker, statm_bytes, wait_until
-from conftest import IN_CI, ROOT
+from conftest import ROOT, prometheus_tool
 from test_cgroup import memory_cgroup, move_into
 from test_serve import _self_signed, served
 
@@ -49,16 +48,6 @@ RATE_TOLERANCE = 0.20
 LEAK_WAIT_S = 4 * WAIT_S
 
 
-def prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if found is None:
-        why = "prometheus is not installed (Debian's prometheus package; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(f"{why}: CI=true", pytrace=False)
-        pytest.skip(why)
-    return found
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,7 +66,7 @@ class Prometheus:
             self.port = free_port()
             with self.log.open("wb") as log:
                 self.proc = subprocess.Popen(
-                    [prometheus_binary(), f"--config.file={home / 'prometheus.yml'}",
+                    [prometheus_tool("prometheus"), f"--config.file={home / 'prometheus.yml'}",
                      f"--storage.tsdb.path={home / 'data'}",
                      f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -161,7 +150,7 @@ def _target(url: str) -> str:
 
 @pytest.mark.slow
 def test_a_real_prometheus_sees_the_leak_its_rate_and_the_alerts(tmp_path):
-    prometheus_binary()  # skip (or fail in CI) before starting anything
+    prometheus_tool("prometheus")  # skip (or fail in CI) before starting anything
     marks: dict[str, float] = {}
     t0 = time.monotonic()
     leaker = spawn_leaker(LEAK_MIB_PER_S)
@@ -268,7 +257,7 @@ def _leak_seen_by_prometheus(
 
 
 def test_a_real_prometheus_scrapes_over_https_with_basic_auth(tmp_path):
-    prometheus_binary()
+    prometheus_tool("prometheus")
     cert, key = _self_signed(tmp_path)
     auth = tmp_path / "auth"
     auth.write_text("prometheus:s3cret\n")

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 from children import WAIT_S, MemoryChild, spawn_leaker, statm_bytes, wait_until
-from conftest import IN_CI, ROOT
+from conftest import IN_CI, ROOT, prometheus_tool
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -115,16 +115,6 @@ def of(samples: list, pid: int) -> list:
 def value(m: dict[str, list], family: str, pid: int) -> float | None:
     found = of(m.get(family, []), pid)
     return found[0].value if found else None
-
-
-def promtool() -> str:
-    tool = shutil.which("promtool")
-    if tool is None:
-        why = "promtool is not installed (Debian's prometheus package; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(f"{why}: CI=true", pytrace=False)
-        pytest.skip(why)
-    return tool
 
 
 def test_resident_bytes_match_statm_with_stable_labels_and_top_bound():
@@ -224,13 +214,13 @@ def test_a_real_leak_reads_leak_1_with_its_rate_and_passes_promtool():
         leaker.wait()
     if shutil.which("promtool") is None and not IN_CI:
         return  # the lint below is test_promtool_checks_a_scrape's when promtool is missing
-    r = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True,
-                       text=True, timeout=WAIT_S)  # fmt: skip
+    r = subprocess.run([prometheus_tool("promtool"), "check", "metrics"], input=text,
+                       capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_promtool_checks_a_scrape():
-    tool = promtool()
+    tool = prometheus_tool("promtool")
     with MemoryChild(start_mib=8) as child, served("-d", "0.2", "-p", str(child.pid)) as s:
         wait_until(lambda: "toptui_process_leak" in s.scrape(), "process series")
         text = s.get()
@@ -240,7 +230,7 @@ def test_promtool_checks_a_scrape():
 
 
 def test_promtool_checks_and_tests_the_alert_rules():
-    tool = promtool()
+    tool = prometheus_tool("promtool")
     contrib = ROOT / "contrib" / "prometheus"
     r = subprocess.run([tool, "check", "rules", str(contrib / "toptui-alerts.yml")],
                        capture_output=True, text=True, timeout=WAIT_S)  # fmt: skip
