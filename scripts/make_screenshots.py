@@ -43,18 +43,25 @@ FAMILY_TIMEOUT_S = 120.0  # families are judged every 5 s from F, a leak after 1
 SETTLE_S = 3.0  # a few more samples after each change, so the screen shows its steady state
 POLL_S = 0.5
 
-PROGRAMS = {
-    "leaker.py": '''"""Keeps 128 KiB more of written bytes every second, for ever."""
+
+def keeper(kib: int, doc: str, *, ready: bool = False) -> str:
+    """A program that keeps ``kib`` KiB more of written bytes every second, on a steady clock;
+    ``ready`` prints "ok" first, for the scripts this one waits on."""
+    say = 'print("ok", flush=True)\n' if ready else ""
+    return f'''"""{doc}"""
 import time
 kept = []
-print("ok", flush=True)
-t0 = time.monotonic()
+{say}t0 = time.monotonic()
 i = 0
 while True:
     i += 1
-    kept.append(b"x" * (128 * 1024))
+    kept.append(b"x" * ({kib} * 1024))
     time.sleep(max(0.0, t0 + i - time.monotonic()))
-''',
+'''
+
+
+PROGRAMS = {
+    "leaker.py": keeper(128, "Keeps 128 KiB more of written bytes every second.", ready=True),
     "holder.py": '''"""Holds 300 MiB, flat."""
 import time
 big = b"x" * (300 << 20)
@@ -72,16 +79,7 @@ while True:
         time.sleep(1.0)
     kept.clear()
 ''',
-    "worker.py": '''"""One pool worker: keeps 48 KiB more every second."""
-import time
-kept = []
-t0 = time.monotonic()
-i = 0
-while True:
-    i += 1
-    kept.append(b"x" * (48 * 1024))
-    time.sleep(max(0.0, t0 + i - time.monotonic()))
-''',
+    "worker.py": keeper(48, "One pool worker: keeps 48 KiB more every second."),
     "pool.py": '''"""Starts three workers, and ends them when it is ended (SIGTERM)."""
 import signal, subprocess, sys, time
 from pathlib import Path
