@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import re
 import socket
 import statistics
@@ -47,6 +48,14 @@ WINDOWS = 5
 SCRAPES = 40
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ENV = {**os.environ, "COLUMNS": "200", "LC_ALL": "C"}
+# What Prometheus 2.x sends (scrape/scrape.go): OpenMetrics preferred, gzip accepted.
+PROMETHEUS_REQUEST = (
+    b"GET /metrics HTTP/1.1\r\nHost: bench\r\nUser-Agent: Prometheus/2.42.0\r\n"
+    b"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    b"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n"
+    b"Accept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n"
+    b"Connection: close\r\n\r\n"
+)
 _SERVING = re.compile(rb"serving http://([^:/]+):(\d+)/metrics")
 
 
@@ -62,9 +71,9 @@ def thread_ns(pid: int) -> dict[int, int]:
     """Each live thread's CPU time so far, in ns (schedstat: exact, unlike the stat's ticks)."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError, ValueError):
-            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
-                out[int(tid)] = int(f.read().split()[0])
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/task/{tid}/schedstat",
+                                                            "rb") as f:  # fmt: skip
+            out[int(tid)] = int(f.read().split()[0])
     return out
 
 
@@ -95,7 +104,7 @@ def scrape(port: int) -> tuple[float, int]:
     """(seconds from sending the request to the response's last byte, bytes received)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         t0 = time.perf_counter()
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        s.sendall(PROMETHEUS_REQUEST)
         size = 0
         while chunk := s.recv(1 << 16):
             size += len(chunk)
@@ -147,8 +156,10 @@ def cpu_beside_top(seconds: float = WINDOW_S, windows: int = WINDOWS) -> dict[st
 # -- b. a scrape at --top 100 ------------------------------------------------------------------
 
 
-def scrapes(n: int = SCRAPES, period_s: float = 1.0) -> dict[str, float]:
-    """``n`` scrapes of serve --top 100 at -d 1, one about every ``period_s``."""
+def scrapes(n: int = SCRAPES) -> dict[str, float]:
+    """``n`` scrapes of serve --top 100 at -d 1, 1 to 2 s apart: each sees a sample of its own,
+    at a moment of the tick drawn at random (a scrape may meet a sweep, as Prometheus's do)."""
+    rng = random.Random(16)
     with serving(["-d", "1", "--no-state", "--top", str(TOP)]) as (p, port):
         wait_samples(port, 3)
         scrape(port)  # the first scrape imports and builds what later ones reuse
@@ -158,7 +169,7 @@ def scrapes(n: int = SCRAPES, period_s: float = 1.0) -> dict[str, float]:
         before_cpu = cpu_seconds(p.pid)
         t_next = time.monotonic()
         for _ in range(n):
-            t_next += period_s
+            t_next += 1.0 + rng.random()
             took, size = scrape(port)
             walls.append(took)
             sizes.append(size)
@@ -183,26 +194,44 @@ def scrapes(n: int = SCRAPES, period_s: float = 1.0) -> dict[str, float]:
     }
 
 
-def measure(seconds: float = WINDOW_S, windows: int = WINDOWS, n: int = SCRAPES) -> list[Row]:
+def measure(
+    seconds: float = WINDOW_S, windows: int = WINDOWS, n: int = SCRAPES, only: str | None = None
+) -> list[Row]:
     """The rows; the caller provides the ~2000 processes."""
     procs = count_processes()
     rows: list[Row] = []
+    if only != "scrape":
+        rows.append(cpu_row(procs, seconds, windows))
+    if only != "cpu":
+        rows.extend(scrape_rows(procs, n))
+    return rows
+
+
+def cpu_row(procs: int, seconds: float, windows: int) -> Row:
     load = os.getloadavg()[0]
     cpu = cpu_beside_top(seconds, windows)
-    ratios = [s / t if t > 0 else float("inf") for s, t in zip(cpu["serve"], cpu["top"])]
-    bare = [s / t if t > 0 else float("inf") for s, t in zip(cpu["serve --no-state"], cpu["top"])]
-    med = {name: statistics.median(v) for name, v in cpu.items()}
+    ratios = [_ratio(s, t) for s, t in zip(cpu["serve"], cpu["top"], strict=True)]
+    bare = [_ratio(s, t) for s, t in zip(cpu["serve --no-state"], cpu["top"], strict=True)]
+    pct = {name: 100 * statistics.median(v) / seconds for name, v in cpu.items()}
     ratio = statistics.median(ratios)
-    rows.append(Row(f"serve CPU at -d 1, {procs} procs, beside top -b -d 1",
-                    f"serve {100 * med['serve'] / seconds:4.1f}%, top {100 * med['top'] / seconds:4.1f}%"
-                    " of a core", ratio / CPU_RATIO, f"<= {CPU_RATIO:.1f}x top -b",
-                    f"ratio {ratio:.2f} (windows {', '.join(f'{r:.2f}' for r in ratios)}); "
-                    f"--no-state {100 * med['serve --no-state'] / seconds:.1f}%, ratio "
-                    f"{statistics.median(bare):.2f}; median of {windows} x {seconds:.0f} s, "
-                    f"load {load:.2f}"))  # fmt: skip
+    return Row(f"serve CPU at -d 1, {procs} procs, beside top -b -d 1",
+               f"serve {pct['serve']:4.1f}%, top {pct['top']:4.1f}% of a core",
+               ratio / CPU_RATIO, f"<= {CPU_RATIO:.1f}x top -b",
+               f"ratio {ratio:.2f} (windows {', '.join(f'{r:.2f}' for r in ratios)}); "
+               f"--no-state {pct['serve --no-state']:.1f}%, ratio {statistics.median(bare):.2f}; "
+               f"median of {windows} x {seconds:.0f} s, load {load:.2f}")  # fmt: skip
+
+
+def _ratio(mine: float, top: float) -> float:
+    return mine / top if top > 0 else float("inf")
+
+
+def scrape_rows(procs: int, n: int) -> list[Row]:
+    load = os.getloadavg()[0]
     r = scrapes(n)
-    detail = (f"max {r['max_ms']:.1f} ms; {r['bytes'] / 1e3:.0f} kB; {r['scrapes']} scrapes ~1 a "
-              f"tick at -d 1")  # fmt: skip
+    rows = []
+    detail = (f"max {r['max_ms']:.1f} ms; {r['bytes'] / 1e3:.0f} kB gzip'd OpenMetrics, as "
+              f"Prometheus asks; {r['scrapes']} scrapes 1-2 s apart at -d 1")  # fmt: skip
     rows.append(Row(f"/metrics scrape median, --top {TOP}, {procs} procs",
                     f"{r['median_ms']:5.1f} ms", r["median_ms"] / SCRAPE_MS,
                     f"<= {SCRAPE_MS:.0f} ms", detail))  # fmt: skip
@@ -213,7 +242,7 @@ def measure(seconds: float = WINDOW_S, windows: int = WINDOWS, n: int = SCRAPES)
                     f"{r['cpu_ms']:5.1f} ms", r["cpu_ms"] / SCRAPE_MS,
                     f"<= {SCRAPE_MS:.0f} ms",
                     f"mean over {r['scrapes']}; the sampling and listening threads' "
-                    f"{r['kept_cpu_s']:.2f} s left out"))  # fmt: skip
+                    f"{r['kept_cpu_s']:.2f} s left out; load {load:.2f}"))  # fmt: skip
     return rows
 
 
@@ -223,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=WINDOW_S)
     ap.add_argument("--windows", type=int, default=WINDOWS)
     ap.add_argument("--scrapes", type=int, default=SCRAPES)
+    ap.add_argument("--only", choices=("cpu", "scrape"), help="measure only this part")
     args = ap.parse_args(argv)
     with IdleProcesses(total=args.processes):
         print(f"load before: {os.getloadavg()}", flush=True)
-        rows = measure(args.seconds, args.windows, args.scrapes)
+        rows = measure(args.seconds, args.windows, args.scrapes, args.only)
         for row in rows:
             print_row(row)
         print(f"load after: {os.getloadavg()}", flush=True)
