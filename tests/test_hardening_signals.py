@@ -127,6 +127,26 @@ def test_suspend_and_resume_the_screen(pty_app, tmp_path):
     assert_a_gap_then_the_normal_pace(ticks(rec), stopped_at, resumed_at, 0.2)
 
 
+def test_every_sigtstp_stops_the_screen_even_mid_frame(pty_app):
+    """SIGTSTP again and again while frames are written (a 0.05 s refresh, each resume repaints
+    the whole screen): every one must stop toptui. Textual's own handler ran as a Python signal
+    handler and could come inside the output queue's put, take its lock a second time and hang
+    for ever (about 1 SIGTSTP in 40 here, before the app handled them on its event loop)."""
+    app = pty_app(["-d", "0.05", "--no-state"])
+    app.wait_output(b"load average")
+    for i in range(40):
+        time.sleep(0.01 * (i * 7 % 25))  # a different moment of the frames each time, not a wait
+        mark = len(app.output)
+        app.kill(signal.SIGTSTP)
+        wait_until(lambda: app.state() == "T", f"toptui stopped on SIGTSTP number {i + 1}")
+        app.kill(signal.SIGCONT)
+        app.wait_output(ALT_ON, start=mark)
+        app.wait_output(b"load average", start=mark)
+    app.send(b"q")
+    assert app.wait() == 0
+    assert_terminal_restored(app)
+
+
 def test_ctrl_z_key_suspends_the_screen(pty_app):
     """In raw mode Ctrl+Z is a key, not a signal: the app must suspend itself."""
     app = pty_app(["-d", "0.2"])

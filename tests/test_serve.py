@@ -229,6 +229,45 @@ def test_promtool_checks_a_scrape():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+# What Prometheus 2.x asks for (scrape/scrape.go).
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")  # fmt: skip
+
+
+def test_utf8_names_allowed_only_adds_to_openmetrics_types_naming_no_escaping():
+    from toptui.commands.serve import utf8_names_allowed
+
+    assert utf8_names_allowed(PROMETHEUS_ACCEPT) == PROMETHEUS_ACCEPT.replace(
+        "version=1.0.0,", "version=1.0.0;escaping=allow-utf-8,"
+    ).replace("q=0.75,", "q=0.75;escaping=allow-utf-8,")
+    for kept in ("text/plain;version=0.0.4", "*/*",
+                 "application/openmetrics-text;version=1.0.0;escaping=underscores"):  # fmt: skip
+        assert utf8_names_allowed(kept) == kept
+
+
+def test_an_openmetrics_scrape_has_the_text_scrape_s_series():
+    """Prometheus asks for OpenMetrics; serve answers it with the same series as in the text
+    format (every name a legacy one, unescaped), and a body OpenMetrics' parser reads whole."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+    with MemoryChild(start_mib=8) as child, served("-d", "0.2", "-p", str(child.pid)) as s:
+        wait_until(lambda: "toptui_process_leak" in s.scrape(), "process series")
+        req = urllib.request.Request(s.url, headers={"Accept": PROMETHEUS_ACCEPT})
+        with urllib.request.urlopen(req, timeout=WAIT_S) as r:
+            kind, body = r.headers["Content-Type"], r.read().decode()
+        text = s.scrape()
+    assert kind.startswith("application/openmetrics-text; version=1.0.0"), kind
+    assert body.endswith("# EOF\n")
+    families = {f.name: f for f in om_parse(body)}
+    process = [n for n in text if n.startswith("toptui_process_")]
+    assert process
+    for name in process:
+        # OpenMetrics names a counter without _total; every process family is a gauge.
+        assert {tuple(sorted(x.labels.items())) for x in families[name].samples} == {
+            tuple(sorted(x.labels.items())) for x in text[name]
+        }, name
+
+
 def test_promtool_checks_and_tests_the_alert_rules():
     tool = prometheus_tool("promtool")
     contrib = ROOT / "contrib" / "prometheus"

@@ -67,16 +67,34 @@ class Selection:
             return False
         return not any(r.search(f) for r in self.exclude for f in fields)
 
+    @property
+    def filters(self) -> bool:
+        """Whether ``-u``, ``--include`` or ``--exclude`` leave any process out."""
+        return self.user is not None or bool(self.include) or bool(self.exclude)
+
+
+def _top_key(p: ProcSample) -> tuple[int, int]:
+    return p.res, -p.pid  # the lower pid first among equals: the same rows scrape after scrape
+
 
 def exported(frame: Frame, selection: Selection) -> list[ProcSample]:
     """The processes of ``frame`` that get series: the ``top`` largest by RES (a process holding
-    no memory, a kernel thread, is not one of them), then every other leak, fastest first."""
+    no memory, a kernel thread, is not one of them), then every other leak, fastest first.
+
+    Run at each scrape of a new sample over every process (2000 and more), so it walks them
+    once and looks at the verdicts only for the leaks (few)."""
     verdicts = frame.verdicts
-    wanted = [p for p in frame.snapshot.procs if p.state != "Z" and selection.wants(p)]
-    top = heapq.nlargest(selection.top, (p for p in wanted if p.res > 0),
-                         key=lambda p: (p.res, -p.pid))  # fmt: skip
-    chosen = {p.key for p in top}
-    leaks = [p for p in wanted if p.key not in chosen and _is_leak(verdicts.get(p.key))]
+    procs = frame.snapshot.procs
+    if selection.filters:
+        wants = selection.wants
+        procs = tuple(p for p in procs if wants(p))
+    top = heapq.nlargest(selection.top, (p for p in procs if p.res > 0 and p.state != "Z"),
+                         key=_top_key)  # fmt: skip
+    leaking = {k for k, v in verdicts.items() if v.verdict == "leak"}
+    if not leaking:
+        return top
+    leaking.difference_update(p.key for p in top)
+    leaks = [p for p in procs if p.key in leaking and p.state != "Z"]
     leaks.sort(key=lambda p: verdicts[p.key].rate_bytes_per_s, reverse=True)
     return top + leaks
 

@@ -144,6 +144,24 @@ class TopApp(OrderedKeysApp[int]):
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._end_on_signal)
+        self._suspend_on_the_loop(loop)
+
+    def _suspend_on_the_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTSTP (Ctrl+Z, ``kill -TSTP``) and SIGCONT (fg) run Textual's suspend and resume
+        from the event loop, not from a signal handler.
+
+        Textual's driver handles them with ``signal.signal``: Python runs such a handler in the
+        main thread between any two bytecodes, and this one writes to the output queue. Come in
+        the middle of a frame's write, inside ``queue.put``, it took the queue's lock a second
+        time and the screen hung for ever, never stopped (1 of ~40 SIGTSTPs at -d 0.05). From
+        the loop, both run between two callbacks, when no write is under way."""
+        driver = self._driver
+        if driver is None or not hasattr(driver, "_sigtstp_application"):
+            return  # a headless or web driver: it installs no such handlers
+        for sig, handler in ((signal.SIGTSTP, driver._sigtstp_application),
+                             (signal.SIGCONT, driver._sigcont_application)):  # fmt: skip
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, handler)
 
     def _end_on_signal(self) -> None:
         """Exit as asked, and never hang doing so.
