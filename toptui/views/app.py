@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult, SystemCommand
@@ -41,6 +42,9 @@ from toptui.views.process_table import ProcessTable
 from toptui.views.prompt_bar import PromptBar
 from toptui.views.render_caches import release_render_caches
 from toptui.views.summary_header import SummaryHeader
+
+if TYPE_CHECKING:
+    from toptui.engine.first_step import FirstStep
 
 # The least history, in seconds, a new refresh interval must leave room for: the detector's
 # minimum window, twice over.
@@ -92,6 +96,7 @@ class TopApp(OrderedKeysApp[int]):
         startup_warning: str | None = None,
         recorder: SnapshotSink | None = None,
         replay: RecordedSource | None = None,
+        first_step: FirstStep | None = None,
     ) -> None:
         super().__init__()
         self.prefs = prefs or settings.Settings()
@@ -122,6 +127,9 @@ class TopApp(OrderedKeysApp[int]):
         self._selected_key = None
         self._record_error_shown = False
         self._startup_warning = startup_warning
+        # ``monitor``'s first step, already under way (the command line starts it before Textual
+        # is imported): the sampling loop's first frame.
+        self._first_step = first_step
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: frames can arrive while another screen is on top, or while the
@@ -186,6 +194,9 @@ class TopApp(OrderedKeysApp[int]):
     # -- the sampling thread (the runner's): never touches widgets ----------------------------
 
     def _step(self) -> Frame:
+        first, self._first_step = self._first_step, None
+        if first is not None:
+            return first.take()
         selected = self._selected_key  # judged first, so the detail view is never behind
         return self.monitor.step([selected] if selected is not None else [])
 
