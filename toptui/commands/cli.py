@@ -397,6 +397,12 @@ def _run_screen(
     replay: ReplaySampler | None,
     record_warning: str | None = None,
 ) -> int:
+    import gc
+
+    # The launch makes about a million objects (modules, classes, styles) and frees few of them:
+    # collecting meanwhile is wasted work. The app turns collection back on once its first
+    # frame is painted (views.app._collect_from_now_on).
+    gc.disable()
     from toptui.views import settings  # Textual-free: read before Textual is imported
 
     try:
