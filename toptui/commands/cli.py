@@ -397,8 +397,13 @@ def _run_screen(
     replay: ReplaySampler | None,
     record_warning: str | None = None,
 ) -> int:
-    from toptui.views import settings
-    from toptui.views.app import TopApp
+    import gc
+
+    # The launch makes about a million objects (modules, classes, styles) and frees few of them:
+    # collecting meanwhile is wasted work. The app turns collection back on once its first
+    # frame is painted (views.app._collect_from_now_on).
+    gc.disable()
+    from toptui.views import settings  # Textual-free: read before Textual is imported
 
     try:
         prefs, warning = settings.load()
@@ -409,6 +414,27 @@ def _run_screen(
     if args.per_cpu:
         prefs.per_cpu = True
     warning = "\n".join(w for w in (warning, record_warning) if w) or None
+    monitor = first = None
+    if replay is None:
+        # The first sweep (and the store's history) starts now, in a thread, and runs while
+        # Textual is imported and the screen is built: the first frame is ready when it is.
+        from toptui.engine.first_step import FirstStep
+        from toptui.engine.monitor import Monitor, judge_every_for
+        from toptui.engine.sources import live_source
+
+        interval_s = args.delay if args.delay is not None else prefs.interval_s
+        monitor = Monitor(
+            live_source(pids),
+            interval_s=interval_s,
+            history_s=args.history,
+            judge_every_s=judge_every_for(interval_s),
+            recorder=recorder,
+        )
+        if not args.no_state:
+            _start_from_store(monitor, args.state_dir)
+        first = FirstStep(monitor)
+    from toptui.views.app import TopApp
+
     app = TopApp(
         interval_s=args.delay,
         history_s=args.history,
@@ -420,9 +446,9 @@ def _run_screen(
         startup_warning=warning,
         recorder=recorder,
         replay=replay,
+        monitor=monitor,
+        first_step=first,
     )
-    if replay is None and not args.no_state:
-        _start_from_store(app.monitor, args.state_dir)
     _exit_on_signals_until_mounted(app)
     app.run()
     return app.return_code or 0

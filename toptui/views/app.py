@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult, SystemCommand
@@ -30,8 +32,7 @@ from toptui.engine.runner import Runner
 from toptui.engine.sources import RecordedSource, live_source
 from toptui.render.columns import EXTRA_COLUMNS
 from toptui.store.recording import WRITING
-from toptui.views import detail_screen, settings
-from toptui.views.detail_screen import DetailScreen
+from toptui.views import settings
 from toptui.views.growth_panel import GrowthPanel
 from toptui.views.help_screen import HelpScreen
 from toptui.views.key_footer import KeyFooter
@@ -42,11 +43,32 @@ from toptui.views.prompt_bar import PromptBar
 from toptui.views.render_caches import release_render_caches
 from toptui.views.summary_header import SummaryHeader
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from toptui.engine.first_step import FirstStep
+
 # The least history, in seconds, a new refresh interval must leave room for: the detector's
 # minimum window, twice over.
 MIN_JUDGED_S = 2 * MIN_WINDOW_S
 # How long a signalled exit may take before the process just ends (see TopApp._end_on_signal).
 EXIT_GRACE_S = 5.0
+
+
+def _detail_screen() -> ModuleType:
+    """The detail view's module, imported when first opened: at launch it is 20 ms of CPU (its
+    graph and panels) that the first frame does not need."""
+    from toptui.views import detail_screen
+
+    return detail_screen
+
+
+def _collect_from_now_on() -> None:
+    """After the first frame is painted: garbage collection is back (the command line stops it
+    for the launch, see cli._run_screen), and what the launch made is frozen out of it, so no
+    later full collection walks Textual's and the modules' million objects again."""
+    gc.freeze()
+    gc.enable()
 
 
 def _exit_between_writes() -> None:
@@ -92,6 +114,7 @@ class TopApp(OrderedKeysApp[int]):
         startup_warning: str | None = None,
         recorder: SnapshotSink | None = None,
         replay: RecordedSource | None = None,
+        first_step: FirstStep | None = None,
     ) -> None:
         super().__init__()
         self.prefs = prefs or settings.Settings()
@@ -122,6 +145,9 @@ class TopApp(OrderedKeysApp[int]):
         self._selected_key = None
         self._record_error_shown = False
         self._startup_warning = startup_warning
+        # ``monitor``'s first step, already under way (the command line starts it before Textual
+        # is imported): the sampling loop's first frame.
+        self._first_step = first_step
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: frames can arrive while another screen is on top, or while the
@@ -193,6 +219,8 @@ class TopApp(OrderedKeysApp[int]):
         if self._startup_warning:
             self.notify(self._startup_warning, severity="warning", timeout=8)
         self._sampler_thread = self.runner.start()
+        if not gc.isenabled():  # and if no frame comes at all (sampling keeps failing)
+            self.set_timer(10.0, _collect_from_now_on)
 
     def on_unmount(self) -> None:
         # Stopped and waited for: the command line closes the recording once the app returns,
@@ -204,6 +232,9 @@ class TopApp(OrderedKeysApp[int]):
     # -- the sampling thread (the runner's): never touches widgets ----------------------------
 
     def _step(self) -> Frame:
+        first, self._first_step = self._first_step, None
+        if first is not None:
+            return first.take()
         selected = self._selected_key  # judged first, so the detail view is never behind
         return self.monitor.step([selected] if selected is not None else [])
 
@@ -229,6 +260,8 @@ class TopApp(OrderedKeysApp[int]):
     def _show(self, frame: Frame) -> None:
         self.frame = frame
         self.frames_seen += 1
+        if self.frames_seen == 1 and not gc.isenabled():
+            self.call_after_refresh(_collect_from_now_on)
         table = self.table
         table.set_frame(frame)
         self._selected_key = table.cursor_key
@@ -236,7 +269,7 @@ class TopApp(OrderedKeysApp[int]):
         self._update_header()
         self._show_growth()
         screen = self.screen
-        if isinstance(screen, DetailScreen):
+        if len(self.screen_stack) > 1 and isinstance(screen, _detail_screen().DetailScreen):
             screen.show(frame, frame.verdicts.get(screen.key))
         if self.monitor.record_error and not self._record_error_shown:
             self._record_error_shown = True
@@ -347,7 +380,7 @@ class TopApp(OrderedKeysApp[int]):
                 return
             self.table.following = True  # k, x and the monitor's re-judging act on the one shown
         self._selected_key = key
-        screen = DetailScreen(key, self.monitor.history)
+        screen = _detail_screen().DetailScreen(key, self.monitor.history)
         self.push_screen(screen)
         if self.frame is not None:
             screen.call_after_refresh(screen.show, self.frame, self.frame.verdicts.get(key))
@@ -526,14 +559,15 @@ class TopApp(OrderedKeysApp[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
+        detail = _detail_screen()
         groups = [
             ("Process table", list(ProcessTable.BINDINGS)),
             ("Screen", list(self.BINDINGS)),
             ("Growth panel (Tab)", list(GrowthPanel.HELP)),
-            ("Detail view", list(DetailScreen.BINDINGS)),
+            ("Detail view", list(detail.DetailScreen.BINDINGS)),
         ]
         # From the detail view, help also explains the words and statistics its facts use.
-        notes = detail_screen.GLOSSARY if isinstance(self.screen, DetailScreen) else None
+        notes = detail.GLOSSARY if isinstance(self.screen, detail.DetailScreen) else None
         self.push_screen(HelpScreen(groups, notes))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
