@@ -6,7 +6,7 @@ from dataclasses import replace
 from test_history import SYSTEM, proc
 
 from toptui.analysis.growth import judge
-from toptui.engine.monitor import MAX_LAG_S, Monitor
+from toptui.engine.monitor import MAX_LAG_S, Monitor, collecting_verdict
 from toptui.model import Snapshot
 
 MIB = 1024 * 1024
@@ -159,3 +159,41 @@ def test_what_the_schedule_keeps_per_process_goes_with_the_process():
         assert len(mon._due_at) <= len(mon.history)
         assert len(mon._pinned) <= len(mon.history)
     assert max(sizes[300:]) <= max(sizes[100:300])  # bounded, not growing with the churn
+
+
+def test_a_young_window_is_answered_as_the_detector_would_without_running_it():
+    import random
+
+    rng = random.Random(18)
+    checked = 0
+    for _ in range(3000):
+        n = rng.choice([1, 2, 3, 4, 5, 10, 30, 46, 90])
+        dt = rng.choice([0.1, 0.5, 1.0, 1.5, 4.9, 5.0, 20.0, 22.5, 23.0, 45.0])
+        t0 = rng.uniform(0, 1e5)
+        t = [t0]
+        for _ in range(n - 1):
+            t.append(t[-1] + dt * rng.uniform(0.9, 1.1))
+        res = [rng.randrange(1, 1 << 34) for _ in range(n)]
+        quick = collecting_verdict(t, res)
+        if quick is not None:
+            assert quick == judge(t, res), (t, res)
+            checked += 1
+        else:
+            assert n >= 3 and t[-1] - t[0] >= 45.0
+    assert checked > 1000
+    # What judge would clean first goes to judge.
+    assert collecting_verdict([1.0, 1.0, 2.0], [1, 2, 3]) is None
+    assert collecting_verdict([1.0, float("nan"), 2.0], [1, 2, 3]) is None
+    assert collecting_verdict([], []) is None
+
+
+def test_young_processes_cost_no_detector_run_and_show_what_it_would_say():
+    script = Script(list(range(1, 41)), lambda pid, i: (30 + pid + i % 5) * MIB)
+    mon = run(script, 40, judge_every_s=1.0, judge_budget_s=0.0)
+    assert mon.judged == 0
+    for key, v in mon.verdicts.items():
+        assert v == fresh(mon, key)
+        assert v.verdict == "collecting"
+    for _ in range(20):
+        mon.step()
+    assert mon.judged > 0

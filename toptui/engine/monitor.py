@@ -23,6 +23,8 @@ Judging every process on every tick would cost O(processes × history), so:
 from __future__ import annotations
 
 import dataclasses
+import math
+import operator
 import os
 import time
 from bisect import bisect_left
@@ -33,7 +35,7 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
-from toptui.analysis.growth import GrowthVerdict, judge
+from toptui.analysis.growth import MIN_WINDOW_S, GrowthVerdict, fmt_duration, judge
 from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
@@ -73,6 +75,35 @@ RESTORE_STAGGER = 16
 
 def _minutes(s: float) -> str:
     return f"{s / 60:.0f} min"
+
+
+def collecting_verdict(t: Sequence[float], res: Sequence[float]) -> GrowthVerdict | None:
+    """What :func:`~toptui.analysis.growth.judge` answers for a window too short to judge
+    (fewer than 3 samples, or under ``MIN_WINDOW_S``), without running it; None otherwise.
+
+    Why: every process starts that way, and at start-up that is every process on the machine,
+    judged every period for the first ``MIN_WINDOW_S``; the detector's only work then is to say
+    so. Only for a window judge would take as it is (finite, strictly increasing times, as a
+    history's are): anything else goes to judge, which cleans it first. tests/test_monitor.py
+    checks the answer is judge's, field for field.
+    """
+    n = len(t)
+    if n == 0 or n != len(res):
+        return None
+    span = float(t[-1] - t[0])
+    if n >= 3 and not span < MIN_WINDOW_S:
+        return None
+    if not (math.isfinite(sum(t)) and math.isfinite(sum(res))):
+        return None
+    if n > 1 and not all(map(operator.lt, t, t[1:])):
+        return None
+    more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
+    need = max(MIN_WINDOW_S - span, more_samples)
+    return GrowthVerdict(
+        verdict="collecting", rate_bytes_per_s=0.0, growth_bytes=0.0, window_s=span, samples=n,
+        confidence=0.0, onset_s=None, need_s=max(1.0, need),
+        reasons=(f"{n} samples over {fmt_duration(span)} so far",),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +246,7 @@ class Monitor:
             self.cgroups = CgroupReader()
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
+        self._full = False  # whether the last _judge ran the detector (see collecting_verdict)
         # History to start from, restored with the first snapshot (see Preload), or what finds
         # it then (so a store is read in the sampling thread, beside the screen's start); None
         # after.
@@ -399,7 +431,11 @@ class Monitor:
 
     def _judge(self, key: ProcKey, due: float, available: float | None) -> float | None:
         """Judge the window as it was at the first sample at or after ``due`` (seconds), and
-        advance the shown state; returns that sample's time, or None if there is none."""
+        advance the shown state; returns that sample's time, or None if there is none.
+
+        A window too short for any verdict but collecting gets judge's answer from
+        :func:`collecting_verdict` instead: not a full judgement (not counted in ``judged``,
+        no coarse split read for it, no part of the CPU budget's count)."""
         data = self.history.res_series(key)
         if data is None or not data[0]:
             return None
@@ -411,13 +447,16 @@ class Monitor:
         if not latest:  # postponed: the window exactly as it was at its own sample (pinned)
             then = self.history.res_series_at(key, t[k])
             t, res = then if then is not None and then[0] else (t[: k + 1], res[: k + 1])
-        if key[0] == self.own_pid:
-            raw = self._judge_own(t, res, available)
-        else:
-            raw = judge(t, res, available_bytes=available)
-        self.judged += 1
-        if latest:
-            self._fresh.append(key)
+        raw = None if key[0] == self.own_pid else collecting_verdict(t, res)
+        self._full = raw is None
+        if raw is None:
+            if key[0] == self.own_pid:
+                raw = self._judge_own(t, res, available)
+            else:
+                raw = judge(t, res, available_bytes=available)
+            self.judged += 1
+            if latest:
+                self._fresh.append(key)
         if max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
         else:
@@ -545,7 +584,9 @@ class Monitor:
                 if judged_at is None:
                     due_at.pop(key, None)
                     break
-                if free:
+                if not self._full:
+                    pass  # a young window's collecting: cheap, not counted
+                elif free:
                     free = False
                 else:
                     full += 1
