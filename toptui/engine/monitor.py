@@ -246,6 +246,7 @@ class Monitor:
             self.cgroups = CgroupReader()
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
+        self._dropped = -1  # history.dropped when what goes with it was last dropped here
         self._full = False  # whether the last _judge ran the detector (see collecting_verdict)
         # History to start from, restored with the first snapshot (see Preload), or what finds
         # it then (so a store is read in the sampling thread, beside the screen's start); None
@@ -567,6 +568,7 @@ class Monitor:
         clock = time.thread_time
         deadline = self._judge_deadline = clock() + self.judge_budget_s
         full = 0
+        over = False  # the budget is spent: no more clock reads this tick
         pinned = self._pinned
         for urgency, at, key in due:
             free = urgency == 0  # the process on screen: one judgement beyond the budget
@@ -574,10 +576,13 @@ class Monitor:
                 if self._refresh_quiet(key):  # still no_leak, whatever sample it was due at
                     due_at[key] = now + gap
                     break
-                if full and clock() >= deadline:
+                if full and (over or clock() >= deadline):
                     # Over budget: stays due at its own sample, first in line next tick, and its
-                    # history is kept as it was then (History.pin) until it has been judged.
-                    if history.pin(key, at if key in pinned else now):
+                    # history is kept as it was then (History.pin) until it has been judged. A
+                    # key pinned already is pinned as of ``at`` (or could not be): left as is,
+                    # so a long backlog costs little per tick.
+                    over = True
+                    if key not in pinned and history.pin(key, now):
                         pinned.add(key)
                     break
                 judged_at = self._judge(key, at, available)
@@ -597,10 +602,13 @@ class Monitor:
                 history.unpin(key)  # caught up
                 pinned.discard(key)
         # Everything kept per process goes with its history: a process postponed at its first
-        # judgement and gone before it is in _due_at (and maybe pinned) alone.
-        kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
-        for key in [k for k in kept if k not in alive and k not in self.history]:
-            self._forget(key)
+        # judgement and gone before it is in _due_at (and maybe pinned) alone. Every key kept
+        # here was in the history once, so there is only something to drop once it dropped some.
+        if history.dropped != self._dropped:
+            self._dropped = history.dropped
+            kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
+            for key in [k for k in kept if k not in alive and k not in history]:
+                self._forget(key)
 
 
 def judge_every_for(interval_s: float) -> float:

@@ -489,6 +489,9 @@ class History:
         self._procs: dict[ProcKey, ProcHistory] = {}
         self._lock = threading.Lock()
         self.now = 0.0
+        # Identities dropped so far (gone for longer than the grace): a reader keeping something
+        # per identity need only look for what to drop when this has moved.
+        self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._procs)
@@ -545,6 +548,7 @@ class History:
             stale = [k for k, h in procs.items() if h.last_seen < cutoff]
             for k in stale:
                 del procs[k]
+            self.dropped += len(stale)
 
     def _first_tick(self) -> int:
         """The oldest tick a reader may see: within the capacity and the window (under lock)."""
