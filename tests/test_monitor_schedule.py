@@ -197,3 +197,52 @@ def test_young_processes_cost_no_detector_run_and_show_what_it_would_say():
     for _ in range(20):
         mon.step()
     assert mon.judged > 0
+
+
+def test_the_young_shortcut_gives_every_verdict_the_full_path_gives():
+    """Processes that come and go, miss ticks, move or stay flat: answered from the history's
+    count and span (History.young) or from the whole series, every verdict is the same."""
+    import random
+
+    rng = random.Random(7)
+    plan = {
+        pid: (rng.randrange(0, 80), rng.randrange(20, 200), rng.random()) for pid in range(1, 40)
+    }
+
+    class Churn(Script):
+        def sample(self) -> Snapshot:
+            i = self.tick
+            procs = []
+            for pid, (born, life, moves) in plan.items():
+                if not born <= i < born + life or (moves > 0.7 and i % 7 == 3):
+                    continue  # not born yet, gone, or missing from this snapshot
+                value = (20 + pid) * MIB + (rng.randrange(0, 3) * 2 * MIB if moves > 0.4 else 0)
+                procs.append(replace(self.rows[pid], res=value))
+            self.tick += 1
+            return Snapshot(1000.0 + i * 0.5, 0.0, 0.5, SYSTEM, tuple(procs))
+
+    fast = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
+    slow = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
+    slow.history.young = lambda *a: None  # every judgement through _judge
+    answered = []
+    young = fast.history.young
+
+    def counted(*a):
+        found = young(*a)
+        answered.append(found is not None)
+        return found
+
+    fast.history.young = counted
+    state = rng.getstate()
+    seen = set()
+    for tick in range(400):
+        fast.judge_budget_s = slow.judge_budget_s = float("inf") if tick % 5 else 0.0
+        rng.setstate(state)
+        a = fast.step()
+        rng.setstate(state)
+        b = slow.step()
+        state = rng.getstate()
+        assert a.verdicts == b.verdicts, tick
+        seen.update(v.verdict for v in a.verdicts.values())
+    assert sum(answered) > 1000 and not all(answered)
+    assert seen >= {"collecting", "no_leak"}

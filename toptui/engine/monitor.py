@@ -97,6 +97,12 @@ def collecting_verdict(t: Sequence[float], res: Sequence[float]) -> GrowthVerdic
         return None
     if n > 1 and not all(map(operator.lt, t, t[1:])):
         return None
+    return _collecting(n, span)
+
+
+def _collecting(n: int, span: float) -> GrowthVerdict:
+    """judge's collecting answer for ``n`` clean samples over ``span`` seconds (n < 3 or span <
+    MIN_WINDOW_S)."""
     more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
     need = max(MIN_WINDOW_S - span, more_samples)
     return GrowthVerdict(
@@ -247,6 +253,10 @@ class Monitor:
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
         self._dropped = -1  # history.dropped when what goes with it was last dropped here
+        self._young: dict[tuple[int, float], GrowthVerdict] = {}  # see _judge_young
+        # This tick's quiet refreshes: (verdict before, samples, window) -> (before, after)
+        self._refreshed: dict[tuple[int, int, float], tuple[GrowthVerdict, GrowthVerdict]] = {}
+        self._interned: dict[GrowthVerdict, GrowthVerdict] = {}  # this tick's no_leak verdicts
         self._full = False  # whether the last _judge ran the detector (see collecting_verdict)
         # History to start from, restored with the first snapshot (see Preload), or what finds
         # it then (so a store is read in the sampling thread, beside the screen's start); None
@@ -430,6 +440,34 @@ class Monitor:
 
     # -- (end of Families) ----------------------------------------------------------------------
 
+    def _judge_young(self, key: ProcKey, due: float) -> float | None:
+        """:meth:`_judge` of a window that can only be collecting, on the latest sample, from
+        the history's count and span alone (History.young: nothing copied); None when that
+        does not apply (then _judge does it all). Processes seen at the same ticks (everybody
+        running when toptui started) share one verdict object per tick."""
+        if key[0] == self.own_pid:
+            return None
+        s = self.history.young(key, due, MIN_WINDOW_S)
+        if s is None:
+            return None
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = VerdictState()
+        elif state.shown == "leak":
+            return None  # the state machine follows the floor: it needs the samples
+        mark = (s.samples, s.window_s)
+        raw = self._young.get(mark)
+        if raw is None:
+            raw = self._young[mark] = _collecting(s.samples, s.window_s)
+        now = self.history.now
+        # Not flagged, and a collecting answer: the state machine reads no samples for it.
+        self.verdicts[key] = state.update(now, raw, (), ())
+        if s.hi - s.lo < QUIET_BYTES:
+            self._quiet.add(key)
+        else:
+            self._quiet.discard(key)
+        return now
+
     def _judge(self, key: ProcKey, due: float, available: float | None) -> float | None:
         """Judge the window as it was at the first sample at or after ``due`` (seconds), and
         advance the shown state; returns that sample's time, or None if there is none.
@@ -466,7 +504,12 @@ class Monitor:
         if state is None:
             state = self._states[key] = VerdictState()
         shown = state.update(t[-1], raw, t, res)
-        self.verdicts[key] = self._counted(key, shown) if latest else shown
+        shown = self._counted(key, shown) if latest else shown
+        if shown.verdict == NO_LEAK:
+            # Equal verdicts of one tick are one object, so their quiet refreshes are shared
+            # (_refresh_quiet): thousands of idle processes judged alike cost one each tick.
+            shown = self._interned.setdefault(shown, shown)
+        self.verdicts[key] = shown
         return t[-1]
 
     def _judge_own(
@@ -506,7 +549,15 @@ class Monitor:
         if s is None or s.hi - s.lo >= QUIET_BYTES:
             return False
         if s.samples != prev.samples or s.window_s != prev.window_s:
-            self.verdicts[key] = replace(prev, samples=s.samples, window_s=s.window_s)
+            # Shared by the processes refreshed from the same verdict this tick (see _judge).
+            mark = (id(prev), s.samples, s.window_s)
+            done = self._refreshed.get(mark)
+            if done is None or done[0] is not prev:
+                done = self._refreshed[mark] = (
+                    prev,
+                    replace(prev, samples=s.samples, window_s=s.window_s),
+                )
+            self.verdicts[key] = done[1]
         return True
 
     def _forget(self, key: ProcKey) -> None:
@@ -565,6 +616,9 @@ class Monitor:
                         self._pinned.discard(key)
                 due.append((0 if key in urgent else 1, at, key))
         due.sort()
+        self._young.clear()  # a collecting verdict per (samples, window) of this tick
+        self._refreshed.clear()
+        self._interned.clear()
         clock = time.thread_time
         deadline = self._judge_deadline = clock() + self.judge_budget_s
         full = 0
@@ -585,6 +639,10 @@ class Monitor:
                     if key not in pinned and history.pin(key, now):
                         pinned.add(key)
                     break
+                judged_at = self._judge_young(key, at)
+                if judged_at is not None:
+                    due_at[key] = at = judged_at + gap
+                    continue  # collecting, as judge would say: cheap, not counted
                 judged_at = self._judge(key, at, available)
                 if judged_at is None:
                     due_at.pop(key, None)

@@ -448,6 +448,33 @@ class ProcHistory:
         hi = max(self._bhi, self._rhi, self._last_res)
         return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
 
+    def young(self, lo_tick: int, limit_s: float) -> ResSummary | None:
+        """:meth:`summary`, when it is exactly what :meth:`res_points` from ``lo_tick`` would
+        give a detector: the latest sample taken at the latest tick, every block expanded to
+        all its samples (RES-exact), and fewer than 3 samples or under ``limit_s`` seconds.
+        Then samples = points and window_s = last time - first time. Else None."""
+        tl = self._tl
+        if self._last_tick != tl.tick:
+            return None
+        b = self._blocks
+        if b and not all(m & _RES_EXACT for m in b[1::_B]):
+            return None
+        s = self.summary(lo_tick)
+        if s.samples >= 3 and not s.window_s < limit_s:
+            return None
+        return s
+
+    def previous_t(self) -> float | None:
+        """The time of the sample before the latest one, or None if there is none."""
+        if len(self._recent) >= 2 * _R:
+            return self._tl.time(self._last_tick - 1)
+        b = self._blocks
+        if not b:
+            return None
+        if self._tl.oldest() > b[-_B] + (b[-_B + 1] & _COUNT) - 1:
+            return None
+        return self._tl.time(b[-_B] + (b[-_B + 1] & _COUNT) - 1)
+
 
 def _points(
     meta: int, n: int, first: int, lo: int, hi: int, last: int
@@ -509,7 +536,8 @@ class History:
     def ingest_samples(self, t: float, samples: Iterable[Sample]) -> None:
         """:meth:`ingest` of samples taken at ``t``: ProcSamples, or a store's lighter rows."""
         with self._lock:
-            if self._tl.tick >= 0 and t <= self.now:
+            # Finite and increasing: a detector judges such times as they are.
+            if not math.isfinite(t) or (self._tl.tick >= 0 and t <= self.now):
                 return
             self.now = t
             tick = self._tl.push(t)
@@ -669,6 +697,25 @@ class History:
             if h is None:
                 return None
             return h.res_points(self._first_tick())
+
+    def young(self, key: ProcKey, due: float, limit_s: float) -> ResSummary | None:
+        """For a judgement due at ``due`` that falls on the latest sample: the window's
+        :meth:`summary` when it holds fewer than 3 samples or spans under ``limit_s``, and
+        :meth:`res_series` would give one point per sample (so judge's answer follows from
+        the count and span alone); else None. Copies nothing: the monitor asks this of every
+        young process on every tick."""
+        with self._lock:
+            h = self._procs.get(key)
+            if h is None:
+                return None
+            s = h.young(self._first_tick(), limit_s)
+            if s is None or s.samples == 0:
+                return None
+            if s.samples > 1:
+                before = h.previous_t()
+                if before is None or not before < due:
+                    return None  # due at an earlier sample: not the latest
+            return s
 
     def summary(self, key: ProcKey) -> ResSummary | None:
         """Sample count, window length and RES range, without copying the series."""
