@@ -224,6 +224,7 @@ def test_the_young_shortcut_gives_every_verdict_the_full_path_gives():
     fast = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
     slow = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
     slow.history.young = lambda *a: None  # every judgement through _judge
+    fast.judge_budget_s = slow.judge_budget_s = float("inf")  # (a budget only delays verdicts)
     answered = []
     young = fast.history.young
 
@@ -236,7 +237,6 @@ def test_the_young_shortcut_gives_every_verdict_the_full_path_gives():
     state = rng.getstate()
     seen = set()
     for tick in range(400):
-        fast.judge_budget_s = slow.judge_budget_s = float("inf") if tick % 5 else 0.0
         rng.setstate(state)
         a = fast.step()
         rng.setstate(state)

@@ -630,6 +630,10 @@ class Monitor:
                 if self._refresh_quiet(key):  # still no_leak, whatever sample it was due at
                     due_at[key] = now + gap
                     break
+                judged_at = self._judge_young(key, at)
+                if judged_at is not None:  # collecting, as judge would say: cheap, no budget
+                    due_at[key] = at = judged_at + gap
+                    continue
                 if full and (over or clock() >= deadline):
                     # Over budget: stays due at its own sample, first in line next tick, and its
                     # history is kept as it was then (History.pin) until it has been judged. A
@@ -639,10 +643,6 @@ class Monitor:
                     if key not in pinned and history.pin(key, now):
                         pinned.add(key)
                     break
-                judged_at = self._judge_young(key, at)
-                if judged_at is not None:
-                    due_at[key] = at = judged_at + gap
-                    continue  # collecting, as judge would say: cheap, not counted
                 judged_at = self._judge(key, at, available)
                 if judged_at is None:
                     due_at.pop(key, None)
