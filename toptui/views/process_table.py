@@ -193,8 +193,8 @@ class ProcessTable(ScrollView, can_focus=True):
         else:
             self._tree_rows = {}
             self.rows = self._order(procs)
-        alive = {p.key for p in self._procs}
-        self.tagged &= alive
+        if self.tagged:
+            self.tagged &= {p.key for p in self._procs}
         self._index = {p.key: i for i, p in enumerate(self.rows)}
         i = self._index.get(self.cursor_key) if self.cursor_key is not None else None
         died = i is not None and self.rows[i].state == "Z" and not self._chose_zombie
