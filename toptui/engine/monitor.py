@@ -591,7 +591,6 @@ class Monitor:
         due_at = self._due_at
         history = self.history
         available = float(snap.system.memory.available)
-        alive = set()
         due: list[tuple[int, float, ProcKey]] = []
         for p in snap.procs:
             key = p.key
@@ -600,7 +599,6 @@ class Monitor:
                 # must not stay on show for as long as its parent leaves it unreaped.
                 self._forget(key)
                 continue
-            alive.add(key)
             at = due_at.get(key)
             if at is None:
                 # One sample is no trend, and at start-up that is every process: from the second.
@@ -615,7 +613,7 @@ class Monitor:
                         history.unpin(key)
                         self._pinned.discard(key)
                 due.append((0 if key in urgent else 1, at, key))
-        due.sort()
+        due.sort(key=_URGENCY_AND_TIME)  # ties stay in the snapshot's (pid) order
         self._young.clear()  # a collecting verdict per (samples, window) of this tick
         self._refreshed.clear()
         self._interned.clear()
@@ -665,8 +663,12 @@ class Monitor:
         if history.dropped != self._dropped:
             self._dropped = history.dropped
             kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
+            alive = {p.key for p in snap.procs if p.state != "Z"}
             for key in [k for k in kept if k not in alive and k not in history]:
                 self._forget(key)
+
+
+_URGENCY_AND_TIME = operator.itemgetter(0, 1)
 
 
 def judge_every_for(interval_s: float) -> float:
