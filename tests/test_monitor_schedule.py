@@ -244,5 +244,11 @@ def test_the_young_shortcut_gives_every_verdict_the_full_path_gives():
         state = rng.getstate()
         assert a.verdicts == b.verdicts, tick
         seen.update(v.verdict for v in a.verdicts.values())
+        first = fast.history._first_tick()
+        keys = fast.history.keys()
+        for key in keys:  # the history's shortcut is its summary, inlined
+            h = fast.history.get(key)
+            found = h.young(first, 45.0)
+            assert found is None or found == h.summary(first), (tick, key)
     assert sum(answered) > 1000 and not all(answered)
     assert seen >= {"collecting", "no_leak"}

@@ -454,15 +454,33 @@ class ProcHistory:
         all its samples (RES-exact), and fewer than 3 samples or under ``limit_s`` seconds.
         Then samples = points and window_s = last time - first time. Else None."""
         tl = self._tl
-        if self._last_tick != tl.tick:
+        last = self._last_tick
+        if last != tl.tick:
             return None
         b = self._blocks
-        if b and not all(m & _RES_EXACT for m in b[1::_B]):
+        if b:
+            first = b[0]
+            if not all(m & _RES_EXACT for m in b[1::_B]):
+                return None
+        else:
+            first = self._rtick
+        if first < lo_tick or (not self._recent and not b):
+            s = self.summary(lo_tick)  # the window begins within the history: count it
+            if s.samples >= 3 and not s.window_s < limit_s:
+                return None
+            return s
+        # Nothing stored before the window: every sample is in it (summary's answer, inlined).
+        n = self.samples
+        tt, size = tl.t, tl.size
+        window = tt[last % size] - tt[first % size]
+        if n >= 3 and not window < limit_s:
             return None
-        s = self.summary(lo_tick)
-        if s.samples >= 3 and not s.window_s < limit_s:
-            return None
-        return s
+        latest = self._last_res * PAGE
+        if self._last_change <= first:
+            return ResSummary(n, window, latest, latest, latest)
+        lo = min(self._blo, self._rlo, self._last_res)
+        hi = max(self._bhi, self._rhi, self._last_res)
+        return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
 
     def previous_t(self) -> float | None:
         """The time of the sample before the latest one, or None if there is none."""
