@@ -13,6 +13,11 @@ Judging every process on every tick would cost O(processes × history), so:
   (its reasons stay those of that last judgement). The history answers the range from its
   per-block minima and maxima without copying the series. ``urgent`` keys (the process on
   screen) are always judged in full;
+* a process whose window is still too short for any verdict but collecting (under
+  ``growth.MIN_WINDOW_S``, or fewer than 3 samples: every process for its first 45 s, and at
+  start-up every process on the machine) gets judge's collecting answer from the history's
+  sample count and span (History.young), without copying its series or running the detector;
+  it costs no part of the CPU budget, and processes sampled at the same ticks share one verdict;
 * a verdict's ``samples`` and ``window_s`` are the samples taken within the window, whether or not
   the history has summarised older ones;
 * full judgements stop for the tick once they have taken ``judge_budget_s`` of CPU; the rest stay
