@@ -20,7 +20,10 @@ Every program that could save settings (htop writes its htoprc on exit) gets a H
 directories of its own, removed afterwards.
 
 Run alone: ``.venv/bin/python benchmarks/targets.py [--processes 2000] [--seconds 60]
-[--windows 1]`` (``--windows 5``: five consecutive 60 s windows, to see the screen settle);
+[--windows 1] [--only screen,keys,launch,batch] [--beside 'CMD ...']`` (``--windows 5``: five
+consecutive 60 s windows, to see the screen settle; ``--only``: those rows alone; ``--beside``:
+another toptui command line, say an older checkout's ``env PYTHONPATH=/tmp/old python -m toptui``,
+measured in the same run for rows a and b, with ``-d ...`` appended as for toptui);
 ``make bench`` (benchmarks/run.py) reports the same rows.
 """
 
@@ -31,6 +34,7 @@ import os
 import re
 import resource
 import select
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -239,8 +243,18 @@ class Row:
         return self.ratio <= 1.0
 
 
-def measure(seconds: float = 60.0, windows: int = 1, repeats: int = 3) -> list[Row]:
-    """The four targets' rows (a few minutes); the caller provides the ~2000 processes."""
+ROWS = ("keys", "launch", "batch", "screen")
+
+
+def measure(
+    seconds: float = 60.0,
+    windows: int = 1,
+    repeats: int = 3,
+    only: Sequence[str] = ROWS,
+    beside: Sequence[str] = (),
+) -> list[Row]:
+    """The four targets' rows (a few minutes), or those in ``only``; the caller provides the
+    ~2000 processes. ``beside``: another toptui command line for rows a and b, for reference."""
     n = count_processes()
     toptui = toptui_path()
     htop = shutil.which("htop")
@@ -254,58 +268,97 @@ def measure(seconds: float = 60.0, windows: int = 1, repeats: int = 3) -> list[R
         env["COLUMNS"] = "200"
 
         # b. key press -> painted frame
-        lat = sorted(screen.key_latency([toptui, "-d", "30"], env=env))
-        med, p90 = statistics.median(lat), lat[int(0.9 * (len(lat) - 1))]
-        ref = ""
-        if htop is not None:
-            theirs = sorted(screen.key_latency([htop, "-d", "300"], keys=HTOP_KEYS, env=env))
-            ref = (f"htop median {statistics.median(theirs):.1f} ms, "
-                   f"p90 {theirs[int(0.9 * (len(theirs) - 1))]:.1f} ms")  # fmt: skip
-        rows.append(Row(f"key -> painted frame median, {n} procs, 200x50", f"{med:5.1f} ms",
-                        med / KEY_MEDIAN_MS, f"<= {KEY_MEDIAN_MS:.0f} ms", ref))  # fmt: skip
-        rows.append(Row(f"key -> painted frame p90, {n} procs, 200x50", f"{p90:5.1f} ms",
-                        p90 / KEY_P90_MS, f"<= {KEY_P90_MS:.0f} ms",
-                        f"max {lat[-1]:.1f} ms, {len(lat)} keys"))  # fmt: skip
+        if "keys" in only:
+            rows += _key_rows(toptui, htop, env, n, beside)
+        if "launch" in only:
+            rows.append(_launch_row(toptui, htop, env, n))
+        if "batch" in only:
+            rows.append(_batch_row(env, repeats, n))
+        if "screen" in only:
+            rows += _screen_rows(toptui, htop, env, n, seconds, windows, beside)
+    return rows
 
-        # d. launch -> first full frame (the bytecode cache was filled by the runs above)
-        cmds = {"toptui": [toptui, "-d", "1"], "top": ["top", "-d", "1"]}
-        if htop is not None:
-            cmds["htop"] = [htop, "-d", "10"]
-        launch = {k: statistics.median(v) for k, v in launch_times(cmds, env).items()}
-        ref = ", ".join(f"{k} {v:.3f} s" for k, v in launch.items() if k != "toptui")
-        rows.append(Row(f"launch -> first full frame, {n} procs, 200x50",
-                        f"{launch['toptui']:.3f} s", launch["toptui"] / LAUNCH_S,
-                        f"<= {LAUNCH_S} s", ref + "; no saved settings or history"))  # fmt: skip
 
-        # c. the batch JSON loop at 1 s
-        loop = batch_loop_1s(env, repeats)
-        (mine, mine_all), (top, top_all) = loop["toptui"], loop["top"]
-        rows.append(Row(f"batch JSON loop CPU/frame at 1 s, {n} procs",
-                        f"toptui {mine:5.1f} ms, top -b {top:5.1f} ms",
-                        mine / top / BATCH_RATIO, f"<= {BATCH_RATIO}x top -b",
-                        f"ratio {mine / top:.2f}; whole runs of {BATCH_FRAMES + 1} frames: "
-                        f"toptui {mine_all:.2f} s, top {top_all:.2f} s, "
-                        f"ratio {mine_all / top_all:.2f}"))  # fmt: skip
+def _key_rows(
+    toptui: str, htop: str | None, env: dict[str, str], n: int, beside: Sequence[str]
+) -> list[Row]:
+    rows: list[Row] = []
+    lat = sorted(screen.key_latency([toptui, "-d", "30"], env=env))
+    med, p90 = statistics.median(lat), lat[int(0.9 * (len(lat) - 1))]
+    ref = ""
+    if beside:
+        other = sorted(screen.key_latency([*beside, "-d", "30"], env=env))
+        ref = (f"beside: median {statistics.median(other):.1f} ms, "
+               f"p90 {other[int(0.9 * (len(other) - 1))]:.1f} ms; ")  # fmt: skip
+    if htop is not None:
+        theirs = sorted(screen.key_latency([htop, "-d", "300"], keys=HTOP_KEYS, env=env))
+        ref += (f"htop median {statistics.median(theirs):.1f} ms, "
+               f"p90 {theirs[int(0.9 * (len(theirs) - 1))]:.1f} ms")  # fmt: skip
+    rows.append(Row(f"key -> painted frame median, {n} procs, 200x50", f"{med:5.1f} ms",
+                    med / KEY_MEDIAN_MS, f"<= {KEY_MEDIAN_MS:.0f} ms", ref))  # fmt: skip
+    rows.append(Row(f"key -> painted frame p90, {n} procs, 200x50", f"{p90:5.1f} ms",
+                    p90 / KEY_P90_MS, f"<= {KEY_P90_MS:.0f} ms",
+                    f"max {lat[-1]:.1f} ms, {len(lat)} keys"))  # fmt: skip
+    return rows
 
-        # a. the screen's CPU, side by side
-        cmds = {"toptui": [toptui, "-d", "1"], "top": ["top", "-d", "1"]}
+
+def _launch_row(toptui: str, htop: str | None, env: dict[str, str], n: int) -> Row:
+    # d. launch -> first full frame (the bytecode cache was filled by the runs above)
+    cmds = {"toptui": [toptui, "-d", "1"], "top": ["top", "-d", "1"]}
+    if htop is not None:
+        cmds["htop"] = [htop, "-d", "10"]
+    launch = {k: statistics.median(v) for k, v in launch_times(cmds, env).items()}
+    ref = ", ".join(f"{k} {v:.3f} s" for k, v in launch.items() if k != "toptui")
+    return Row(f"launch -> first full frame, {n} procs, 200x50",
+               f"{launch['toptui']:.3f} s", launch["toptui"] / LAUNCH_S,
+               f"<= {LAUNCH_S} s", ref + "; no saved settings or history")  # fmt: skip
+
+
+def _batch_row(env: dict[str, str], repeats: int, n: int) -> Row:
+    # c. the batch JSON loop at 1 s
+    loop = batch_loop_1s(env, repeats)
+    (mine, mine_all), (top, top_all) = loop["toptui"], loop["top"]
+    return Row(f"batch JSON loop CPU/frame at 1 s, {n} procs",
+               f"toptui {mine:5.1f} ms, top -b {top:5.1f} ms",
+               mine / top / BATCH_RATIO, f"<= {BATCH_RATIO}x top -b",
+               f"ratio {mine / top:.2f}; whole runs of {BATCH_FRAMES + 1} frames: "
+               f"toptui {mine_all:.2f} s, top {top_all:.2f} s, "
+               f"ratio {mine_all / top_all:.2f}")  # fmt: skip
+
+
+def _screen_rows(
+    toptui: str,
+    htop: str | None,
+    env: dict[str, str],
+    n: int,
+    seconds: float,
+    windows: int,
+    beside: Sequence[str],
+) -> list[Row]:
+    rows: list[Row] = []
+    # a. the screen's CPU, side by side
+    cmds = {"toptui": [toptui, "-d", "1"], "top": ["top", "-d", "1"]}
+    if htop is not None:
+        cmds["htop"] = [htop, "-d", "10"]
+    if beside:
+        cmds["beside"] = [*beside, "-d", "1"]
+    cpu = screen_cpu_side_by_side(cmds, seconds, windows=windows, env=env)
+    for i in range(windows):
+        ours, theirs = cpu["toptui"][i], cpu["top"][i]
+        ratio = ours / theirs if theirs > 0 else float("inf")
+        when = f"{5 + i * seconds:.0f}-{5 + (i + 1) * seconds:.0f} s" if windows > 1 else ""
+        extra = vs_htop = ""
         if htop is not None:
-            cmds["htop"] = [htop, "-d", "10"]
-        cpu = screen_cpu_side_by_side(cmds, seconds, windows=windows, env=env)
-        for i in range(windows):
-            ours, theirs = cpu["toptui"][i], cpu["top"][i]
-            ratio = ours / theirs if theirs > 0 else float("inf")
-            when = f"{5 + i * seconds:.0f}-{5 + (i + 1) * seconds:.0f} s" if windows > 1 else ""
-            extra = vs_htop = ""
-            if htop is not None:
-                extra = f", htop {cpu['htop'][i]:5.2f} s"
-                vs_htop = f"; toptui/htop {ours / cpu['htop'][i]:.2f}" if cpu["htop"][i] else ""
-            rows.append(Row(f"screen CPU over {seconds:.0f} s at 1 s, {n} procs {when}".rstrip(),
-                            f"toptui {ours:5.2f} s, top {theirs:5.2f} s{extra}",
-                            ratio / SCREEN_RATIO,
-                            f"<= {SCREEN_RATIO:.1f}x top",
-                            f"{100 * ours / seconds:.1f}% vs {100 * theirs / seconds:.1f}% of a "
-                            f"core; ratio {ratio:.2f}{vs_htop}"))  # fmt: skip
+            extra = f", htop {cpu['htop'][i]:5.2f} s"
+            vs_htop = f"; toptui/htop {ours / cpu['htop'][i]:.2f}" if cpu["htop"][i] else ""
+        if beside:
+            extra += f", beside {cpu['beside'][i]:5.2f} s"
+        rows.append(Row(f"screen CPU over {seconds:.0f} s at 1 s, {n} procs {when}".rstrip(),
+                        f"toptui {ours:5.2f} s, top {theirs:5.2f} s{extra}",
+                        ratio / SCREEN_RATIO,
+                        f"<= {SCREEN_RATIO:.1f}x top",
+                        f"{100 * ours / seconds:.1f}% vs {100 * theirs / seconds:.1f}% of a "
+                        f"core; ratio {ratio:.2f}{vs_htop}"))  # fmt: skip
     return rows
 
 
@@ -321,10 +374,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--windows", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", default=",".join(ROWS), help="comma-separated: " + ",".join(ROWS))
+    ap.add_argument("--beside", default="", help="another toptui command line, for reference")
     args = ap.parse_args(argv)
+    only = [r for r in args.only.split(",") if r]
+    unknown = set(only) - set(ROWS)
+    if unknown:
+        ap.error(f"--only: unknown rows {sorted(unknown)}")
     with IdleProcesses(total=args.processes):
         print(f"load before: {os.getloadavg()}", flush=True)
-        rows = measure(args.seconds, args.windows, args.repeats)
+        rows = measure(args.seconds, args.windows, args.repeats, only, shlex.split(args.beside))
         for row in rows:
             print_row(row)
         print(f"load after: {os.getloadavg()}", flush=True)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from test_history import SYSTEM, proc
 
 from toptui.analysis.growth import judge
-from toptui.engine.monitor import MAX_LAG_S, Monitor
+from toptui.engine.monitor import MAX_LAG_S, Monitor, collecting_verdict
 from toptui.model import Snapshot
 
 MIB = 1024 * 1024
@@ -159,3 +159,96 @@ def test_what_the_schedule_keeps_per_process_goes_with_the_process():
         assert len(mon._due_at) <= len(mon.history)
         assert len(mon._pinned) <= len(mon.history)
     assert max(sizes[300:]) <= max(sizes[100:300])  # bounded, not growing with the churn
+
+
+def test_a_young_window_is_answered_as_the_detector_would_without_running_it():
+    import random
+
+    rng = random.Random(18)
+    checked = 0
+    for _ in range(3000):
+        n = rng.choice([1, 2, 3, 4, 5, 10, 30, 46, 90])
+        dt = rng.choice([0.1, 0.5, 1.0, 1.5, 4.9, 5.0, 20.0, 22.5, 23.0, 45.0])
+        t0 = rng.uniform(0, 1e5)
+        t = [t0]
+        for _ in range(n - 1):
+            t.append(t[-1] + dt * rng.uniform(0.9, 1.1))
+        res = [rng.randrange(1, 1 << 34) for _ in range(n)]
+        quick = collecting_verdict(t, res)
+        if quick is not None:
+            assert quick == judge(t, res), (t, res)
+            checked += 1
+        else:
+            assert n >= 3 and t[-1] - t[0] >= 45.0
+    assert checked > 1000
+    # What judge would clean first goes to judge.
+    assert collecting_verdict([1.0, 1.0, 2.0], [1, 2, 3]) is None
+    assert collecting_verdict([1.0, float("nan"), 2.0], [1, 2, 3]) is None
+    assert collecting_verdict([], []) is None
+
+
+def test_young_processes_cost_no_detector_run_and_show_what_it_would_say():
+    script = Script(list(range(1, 41)), lambda pid, i: (30 + pid + i % 5) * MIB)
+    mon = run(script, 40, judge_every_s=1.0, judge_budget_s=0.0)
+    assert mon.judged == 0
+    for key, v in mon.verdicts.items():
+        assert v == fresh(mon, key)
+        assert v.verdict == "collecting"
+    for _ in range(20):
+        mon.step()
+    assert mon.judged > 0
+
+
+def test_the_young_shortcut_gives_every_verdict_the_full_path_gives():
+    """Processes that come and go, miss ticks, move or stay flat: answered from the history's
+    count and span (History.young) or from the whole series, every verdict is the same."""
+    import random
+
+    rng = random.Random(7)
+    plan = {
+        pid: (rng.randrange(0, 80), rng.randrange(20, 200), rng.random()) for pid in range(1, 40)
+    }
+
+    class Churn(Script):
+        def sample(self) -> Snapshot:
+            i = self.tick
+            procs = []
+            for pid, (born, life, moves) in plan.items():
+                if not born <= i < born + life or (moves > 0.7 and i % 7 == 3):
+                    continue  # not born yet, gone, or missing from this snapshot
+                value = (20 + pid) * MIB + (rng.randrange(0, 3) * 2 * MIB if moves > 0.4 else 0)
+                procs.append(replace(self.rows[pid], res=value))
+            self.tick += 1
+            return Snapshot(1000.0 + i * 0.5, 0.0, 0.5, SYSTEM, tuple(procs))
+
+    fast = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
+    slow = Monitor(Churn(list(plan), None), interval_s=0.5, history_s=60.0, judge_every_s=0.5)
+    slow.history.young = lambda *a: None  # every judgement through _judge
+    fast.judge_budget_s = slow.judge_budget_s = float("inf")  # (a budget only delays verdicts)
+    answered = []
+    young = fast.history.young
+
+    def counted(*a):
+        found = young(*a)
+        answered.append(found is not None)
+        return found
+
+    fast.history.young = counted
+    state = rng.getstate()
+    seen = set()
+    for tick in range(400):
+        rng.setstate(state)
+        a = fast.step()
+        rng.setstate(state)
+        b = slow.step()
+        state = rng.getstate()
+        assert a.verdicts == b.verdicts, tick
+        seen.update(v.verdict for v in a.verdicts.values())
+        first = fast.history._first_tick()
+        keys = fast.history.keys()
+        for key in keys:  # the history's shortcut is its summary, inlined
+            h = fast.history.get(key)
+            found = h.young(first, 45.0)
+            assert found is None or found == h.summary(first), (tick, key)
+    assert sum(answered) > 1000 and not all(answered)
+    assert seen >= {"collecting", "no_leak"}

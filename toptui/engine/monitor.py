@@ -13,6 +13,11 @@ Judging every process on every tick would cost O(processes × history), so:
   (its reasons stay those of that last judgement). The history answers the range from its
   per-block minima and maxima without copying the series. ``urgent`` keys (the process on
   screen) are always judged in full;
+* a process whose window is still too short for any verdict but collecting (under
+  ``growth.MIN_WINDOW_S``, or fewer than 3 samples: every process for its first 45 s, and at
+  start-up every process on the machine) gets judge's collecting answer from the history's
+  sample count and span (History.young), without copying its series or running the detector;
+  it costs no part of the CPU budget, and processes sampled at the same ticks share one verdict;
 * a verdict's ``samples`` and ``window_s`` are the samples taken within the window, whether or not
   the history has summarised older ones;
 * full judgements stop for the tick once they have taken ``judge_budget_s`` of CPU; the rest stay
@@ -23,6 +28,8 @@ Judging every process on every tick would cost O(processes × history), so:
 from __future__ import annotations
 
 import dataclasses
+import math
+import operator
 import os
 import time
 from bisect import bisect_left
@@ -33,7 +40,7 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
-from toptui.analysis.growth import GrowthVerdict, judge
+from toptui.analysis.growth import MIN_WINDOW_S, GrowthVerdict, fmt_duration, judge
 from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
@@ -73,6 +80,41 @@ RESTORE_STAGGER = 16
 
 def _minutes(s: float) -> str:
     return f"{s / 60:.0f} min"
+
+
+def collecting_verdict(t: Sequence[float], res: Sequence[float]) -> GrowthVerdict | None:
+    """What :func:`~toptui.analysis.growth.judge` answers for a window too short to judge
+    (fewer than 3 samples, or under ``MIN_WINDOW_S``), without running it; None otherwise.
+
+    Why: every process starts that way, and at start-up that is every process on the machine,
+    judged every period for the first ``MIN_WINDOW_S``; the detector's only work then is to say
+    so. Only for a window judge would take as it is (finite, strictly increasing times, as a
+    history's are): anything else goes to judge, which cleans it first. tests/test_monitor.py
+    checks the answer is judge's, field for field.
+    """
+    n = len(t)
+    if n == 0 or n != len(res):
+        return None
+    span = float(t[-1] - t[0])
+    if n >= 3 and not span < MIN_WINDOW_S:
+        return None
+    if not (math.isfinite(sum(t)) and math.isfinite(sum(res))):
+        return None
+    if n > 1 and not all(map(operator.lt, t, t[1:])):
+        return None
+    return _collecting(n, span)
+
+
+def _collecting(n: int, span: float) -> GrowthVerdict:
+    """judge's collecting answer for ``n`` clean samples over ``span`` seconds (n < 3 or span <
+    MIN_WINDOW_S)."""
+    more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
+    need = max(MIN_WINDOW_S - span, more_samples)
+    return GrowthVerdict(
+        verdict="collecting", rate_bytes_per_s=0.0, growth_bytes=0.0, window_s=span, samples=n,
+        confidence=0.0, onset_s=None, need_s=max(1.0, need),
+        reasons=(f"{n} samples over {fmt_duration(span)} so far",),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +257,12 @@ class Monitor:
             self.cgroups = CgroupReader()
         self._fresh: list[ProcKey] = []  # judged in full this tick: their coarse split is due
         self._judge_deadline = 0.0  # when this tick's judging budget ends (thread CPU time)
+        self._dropped = -1  # history.dropped when what goes with it was last dropped here
+        self._young: dict[tuple[int, float], GrowthVerdict] = {}  # see _judge_young
+        # This tick's quiet refreshes: (verdict before, samples, window) -> (before, after)
+        self._refreshed: dict[tuple[int, int, float], tuple[GrowthVerdict, GrowthVerdict]] = {}
+        self._interned: dict[GrowthVerdict, GrowthVerdict] = {}  # this tick's no_leak verdicts
+        self._full = False  # whether the last _judge ran the detector (see collecting_verdict)
         # History to start from, restored with the first snapshot (see Preload), or what finds
         # it then (so a store is read in the sampling thread, beside the screen's start); None
         # after.
@@ -397,9 +445,41 @@ class Monitor:
 
     # -- (end of Families) ----------------------------------------------------------------------
 
+    def _judge_young(self, key: ProcKey, due: float) -> float | None:
+        """:meth:`_judge` of a window that can only be collecting, on the latest sample, from
+        the history's count and span alone (History.young: nothing copied); None when that
+        does not apply (then _judge does it all). Processes seen at the same ticks (everybody
+        running when toptui started) share one verdict object per tick."""
+        if key[0] == self.own_pid:
+            return None
+        s = self.history.young(key, due, MIN_WINDOW_S)
+        if s is None:
+            return None
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = VerdictState()
+        elif state.shown == "leak":
+            return None  # the state machine follows the floor: it needs the samples
+        mark = (s.samples, s.window_s)
+        raw = self._young.get(mark)
+        if raw is None:
+            raw = self._young[mark] = _collecting(s.samples, s.window_s)
+        now = self.history.now
+        # Not flagged, and a collecting answer: the state machine reads no samples for it.
+        self.verdicts[key] = state.update(now, raw, (), ())
+        if s.hi - s.lo < QUIET_BYTES:
+            self._quiet.add(key)
+        else:
+            self._quiet.discard(key)
+        return now
+
     def _judge(self, key: ProcKey, due: float, available: float | None) -> float | None:
         """Judge the window as it was at the first sample at or after ``due`` (seconds), and
-        advance the shown state; returns that sample's time, or None if there is none."""
+        advance the shown state; returns that sample's time, or None if there is none.
+
+        A window too short for any verdict but collecting gets judge's answer from
+        :func:`collecting_verdict` instead: not a full judgement (not counted in ``judged``,
+        no coarse split read for it, no part of the CPU budget's count)."""
         data = self.history.res_series(key)
         if data is None or not data[0]:
             return None
@@ -411,13 +491,16 @@ class Monitor:
         if not latest:  # postponed: the window exactly as it was at its own sample (pinned)
             then = self.history.res_series_at(key, t[k])
             t, res = then if then is not None and then[0] else (t[: k + 1], res[: k + 1])
-        if key[0] == self.own_pid:
-            raw = self._judge_own(t, res, available)
-        else:
-            raw = judge(t, res, available_bytes=available)
-        self.judged += 1
-        if latest:
-            self._fresh.append(key)
+        raw = None if key[0] == self.own_pid else collecting_verdict(t, res)
+        self._full = raw is None
+        if raw is None:
+            if key[0] == self.own_pid:
+                raw = self._judge_own(t, res, available)
+            else:
+                raw = judge(t, res, available_bytes=available)
+            self.judged += 1
+            if latest:
+                self._fresh.append(key)
         if max(res) - min(res) < QUIET_BYTES:
             self._quiet.add(key)
         else:
@@ -426,7 +509,12 @@ class Monitor:
         if state is None:
             state = self._states[key] = VerdictState()
         shown = state.update(t[-1], raw, t, res)
-        self.verdicts[key] = self._counted(key, shown) if latest else shown
+        shown = self._counted(key, shown) if latest else shown
+        if shown.verdict == NO_LEAK:
+            # Equal verdicts of one tick are one object, so their quiet refreshes are shared
+            # (_refresh_quiet): thousands of idle processes judged alike cost one each tick.
+            shown = self._interned.setdefault(shown, shown)
+        self.verdicts[key] = shown
         return t[-1]
 
     def _judge_own(
@@ -466,7 +554,15 @@ class Monitor:
         if s is None or s.hi - s.lo >= QUIET_BYTES:
             return False
         if s.samples != prev.samples or s.window_s != prev.window_s:
-            self.verdicts[key] = replace(prev, samples=s.samples, window_s=s.window_s)
+            # Shared by the processes refreshed from the same verdict this tick (see _judge).
+            mark = (id(prev), s.samples, s.window_s)
+            done = self._refreshed.get(mark)
+            if done is None or done[0] is not prev:
+                done = self._refreshed[mark] = (
+                    prev,
+                    replace(prev, samples=s.samples, window_s=s.window_s),
+                )
+            self.verdicts[key] = done[1]
         return True
 
     def _forget(self, key: ProcKey) -> None:
@@ -500,7 +596,6 @@ class Monitor:
         due_at = self._due_at
         history = self.history
         available = float(snap.system.memory.available)
-        alive = set()
         due: list[tuple[int, float, ProcKey]] = []
         for p in snap.procs:
             key = p.key
@@ -509,7 +604,6 @@ class Monitor:
                 # must not stay on show for as long as its parent leaves it unreaped.
                 self._forget(key)
                 continue
-            alive.add(key)
             at = due_at.get(key)
             if at is None:
                 # One sample is no trend, and at start-up that is every process: from the second.
@@ -524,10 +618,14 @@ class Monitor:
                         history.unpin(key)
                         self._pinned.discard(key)
                 due.append((0 if key in urgent else 1, at, key))
-        due.sort()
+        due.sort(key=_URGENCY_AND_TIME)  # ties stay in the snapshot's (pid) order
+        self._young.clear()  # a collecting verdict per (samples, window) of this tick
+        self._refreshed.clear()
+        self._interned.clear()
         clock = time.thread_time
         deadline = self._judge_deadline = clock() + self.judge_budget_s
         full = 0
+        over = False  # the budget is spent: no more clock reads this tick
         pinned = self._pinned
         for urgency, at, key in due:
             free = urgency == 0  # the process on screen: one judgement beyond the budget
@@ -535,17 +633,26 @@ class Monitor:
                 if self._refresh_quiet(key):  # still no_leak, whatever sample it was due at
                     due_at[key] = now + gap
                     break
-                if full and clock() >= deadline:
+                judged_at = self._judge_young(key, at)
+                if judged_at is not None:  # collecting, as judge would say: cheap, no budget
+                    due_at[key] = at = judged_at + gap
+                    continue
+                if full and (over or clock() >= deadline):
                     # Over budget: stays due at its own sample, first in line next tick, and its
-                    # history is kept as it was then (History.pin) until it has been judged.
-                    if history.pin(key, at if key in pinned else now):
+                    # history is kept as it was then (History.pin) until it has been judged. A
+                    # key pinned already is pinned as of ``at`` (or could not be): left as is,
+                    # so a long backlog costs little per tick.
+                    over = True
+                    if key not in pinned and history.pin(key, now):
                         pinned.add(key)
                     break
                 judged_at = self._judge(key, at, available)
                 if judged_at is None:
                     due_at.pop(key, None)
                     break
-                if free:
+                if not self._full:
+                    pass  # a young window's collecting: cheap, not counted
+                elif free:
                     free = False
                 else:
                     full += 1
@@ -556,10 +663,17 @@ class Monitor:
                 history.unpin(key)  # caught up
                 pinned.discard(key)
         # Everything kept per process goes with its history: a process postponed at its first
-        # judgement and gone before it is in _due_at (and maybe pinned) alone.
-        kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
-        for key in [k for k in kept if k not in alive and k not in self.history]:
-            self._forget(key)
+        # judgement and gone before it is in _due_at (and maybe pinned) alone. Every key kept
+        # here was in the history once, so there is only something to drop once it dropped some.
+        if history.dropped != self._dropped:
+            self._dropped = history.dropped
+            kept = self._states.keys() | self.verdicts.keys() | self._due_at.keys()
+            alive = {p.key for p in snap.procs if p.state != "Z"}
+            for key in [k for k in kept if k not in alive and k not in history]:
+                self._forget(key)
+
+
+_URGENCY_AND_TIME = operator.itemgetter(0, 1)
 
 
 def judge_every_for(interval_s: float) -> float:

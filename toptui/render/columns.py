@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from toptui.analysis.growth import GrowthVerdict
 from toptui.model import ProcSample
@@ -251,6 +252,9 @@ def resolve_sort(field: str) -> tuple[str, bool | None]:
     return upper, desc
 
 
+_PID = attrgetter("pid")
+
+
 def sort_rows(
     procs: Sequence[ProcSample],
     column: str,
@@ -260,7 +264,7 @@ def sort_rows(
     """Sort like top: by the column, ties broken by pid ascending so the order is stable."""
     col = ALL_COLUMNS[column]
     verdicts = verdicts or {}
-    by_pid = sorted(procs, key=lambda p: p.pid)
+    by_pid = sorted(procs, key=_PID)  # in C: a sweep's rows come in pid order already
     return sorted(by_pid, key=lambda p: col.sort_key(p, verdicts.get(p.key)), reverse=descending)
 
 

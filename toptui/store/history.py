@@ -448,6 +448,51 @@ class ProcHistory:
         hi = max(self._bhi, self._rhi, self._last_res)
         return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
 
+    def young(self, lo_tick: int, limit_s: float) -> ResSummary | None:
+        """:meth:`summary`, when it is exactly what :meth:`res_points` from ``lo_tick`` would
+        give a detector: the latest sample taken at the latest tick, every block expanded to
+        all its samples (RES-exact), and fewer than 3 samples or under ``limit_s`` seconds.
+        Then samples = points and window_s = last time - first time. Else None."""
+        tl = self._tl
+        last = self._last_tick
+        if last != tl.tick:
+            return None
+        b = self._blocks
+        if b:
+            first = b[0]
+            if not all(m & _RES_EXACT for m in b[1::_B]):
+                return None
+        else:
+            first = self._rtick
+        if first < lo_tick or (not self._recent and not b):
+            s = self.summary(lo_tick)  # the window begins within the history: count it
+            if s.samples >= 3 and not s.window_s < limit_s:
+                return None
+            return s
+        # Nothing stored before the window: every sample is in it (summary's answer, inlined).
+        n = self.samples
+        tt, size = tl.t, tl.size
+        window = tt[last % size] - tt[first % size]
+        if n >= 3 and not window < limit_s:
+            return None
+        latest = self._last_res * PAGE
+        if self._last_change <= first:
+            return ResSummary(n, window, latest, latest, latest)
+        lo = min(self._blo, self._rlo, self._last_res)
+        hi = max(self._bhi, self._rhi, self._last_res)
+        return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
+
+    def previous_t(self) -> float | None:
+        """The time of the sample before the latest one, or None if there is none."""
+        if len(self._recent) >= 2 * _R:
+            return self._tl.time(self._last_tick - 1)
+        b = self._blocks
+        if not b:
+            return None
+        if self._tl.oldest() > b[-_B] + (b[-_B + 1] & _COUNT) - 1:
+            return None
+        return self._tl.time(b[-_B] + (b[-_B + 1] & _COUNT) - 1)
+
 
 def _points(
     meta: int, n: int, first: int, lo: int, hi: int, last: int
@@ -489,6 +534,9 @@ class History:
         self._procs: dict[ProcKey, ProcHistory] = {}
         self._lock = threading.Lock()
         self.now = 0.0
+        # Identities dropped so far (gone for longer than the grace): a reader keeping something
+        # per identity need only look for what to drop when this has moved.
+        self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._procs)
@@ -506,7 +554,8 @@ class History:
     def ingest_samples(self, t: float, samples: Iterable[Sample]) -> None:
         """:meth:`ingest` of samples taken at ``t``: ProcSamples, or a store's lighter rows."""
         with self._lock:
-            if self._tl.tick >= 0 and t <= self.now:
+            # Finite and increasing: a detector judges such times as they are.
+            if not math.isfinite(t) or (self._tl.tick >= 0 and t <= self.now):
                 return
             self.now = t
             tick = self._tl.push(t)
@@ -545,6 +594,7 @@ class History:
             stale = [k for k, h in procs.items() if h.last_seen < cutoff]
             for k in stale:
                 del procs[k]
+            self.dropped += len(stale)
 
     def _first_tick(self) -> int:
         """The oldest tick a reader may see: within the capacity and the window (under lock)."""
@@ -665,6 +715,25 @@ class History:
             if h is None:
                 return None
             return h.res_points(self._first_tick())
+
+    def young(self, key: ProcKey, due: float, limit_s: float) -> ResSummary | None:
+        """For a judgement due at ``due`` that falls on the latest sample: the window's
+        :meth:`summary` when it holds fewer than 3 samples or spans under ``limit_s``, and
+        :meth:`res_series` would give one point per sample (so judge's answer follows from
+        the count and span alone); else None. Copies nothing: the monitor asks this of every
+        young process on every tick."""
+        with self._lock:
+            h = self._procs.get(key)
+            if h is None:
+                return None
+            s = h.young(self._first_tick(), limit_s)
+            if s is None or s.samples == 0:
+                return None
+            if s.samples > 1:
+                before = h.previous_t()
+                if before is None or not before < due:
+                    return None  # due at an earlier sample: not the latest
+            return s
 
     def summary(self, key: ProcKey) -> ResSummary | None:
         """Sample count, window length and RES range, without copying the series."""

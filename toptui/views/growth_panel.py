@@ -118,6 +118,7 @@ class GrowthPanel(Static, can_focus=True):
         self._message: Text | None = None  # shown instead of entries when there are none
         self._drawn_for = (-1, -1)  # (width, lines) the content was last fitted to
         self._height = -1  # lines of the content last shown (see _put)
+        self._shown: Text | None = None  # the text last given to update (see _put)
         self.can_focus = False  # until it lists something
         self.cursor = 0  # the selected entry, while focused
         self._cursor_key: ProcKey | None = None  # and its process: followed across refreshes
@@ -301,7 +302,10 @@ class GrowthPanel(Static, can_focus=True):
 
     @staticmethod
     def _none_growing(frame: Frame, procs: dict, keep: Keep | None, hidden: int) -> Text:
-        verdicts = [v for k, v in frame.verdicts.items() if k in procs and _kept(procs[k], keep)]
+        if keep is None:
+            verdicts = [v for k, v in frame.verdicts.items() if k in procs]
+        else:
+            verdicts = [v for k, v in frame.verdicts.items() if k in procs and keep(procs[k])]
         judged = sum(1 for v in verdicts if v.verdict != "collecting")
         collecting = len(verdicts) - judged
         text = Text(
@@ -361,6 +365,9 @@ class GrowthPanel(Static, can_focus=True):
     def _put(self, text: Text) -> None:
         """Show ``text``; the panel's height follows its number of lines alone (each is cropped
         to the width), so the whole screen is laid out again only when that changes."""
+        if text == self._shown:
+            return  # the same lines (a quiet machine's message): nothing to repaint
+        self._shown = text
         height = text.plain.count("\n") + 1
         self.update(text, layout=height != self._height)
         self._height = height
@@ -457,13 +464,20 @@ def _not_judged_yet(
 ) -> Text | None:
     """Before any process shown has a verdict: that it is too early to say, and for how long,
     instead of "no process is growing" (an all-clear nobody has given). None once one has."""
-    alive = [p for p in procs.values() if p.state != "Z" and _kept(p, keep)]
+    if keep is None:
+        alive = [p for p in procs.values() if p.state != "Z"]
+    else:
+        alive = [p for p in procs.values() if p.state != "Z" and keep(p)]
     if not alive:
         return None
-    verdicts = [frame.verdicts.get(p.key) for p in alive]
-    if any(v is not None and v.verdict != "collecting" for v in verdicts):
-        return None
-    waiting = [(v, p.key) for v, p in zip(verdicts, alive, strict=True) if v is not None]
+    get = frame.verdicts.get
+    waiting = []
+    for p in alive:  # stops at the first verdict: once there is one, every frame has one
+        v = get(p.key)
+        if v is not None:
+            if v.verdict != "collecting":
+                return None
+            waiting.append((v, p.key))
     when = "soon"
     if waiting:
         # The verdict that needs least, less the history gained since it was given (verdicts are

@@ -163,6 +163,9 @@ class ProcessTable(ScrollView, can_focus=True):
         self._painted: dict[int, tuple[tuple, Strip]] = {}
         self.lines_repainted = 0
         self._header_sig: tuple = ()
+        # Per process: (row object, columns, what else the cells show, the cells): see
+        # _row_signature.
+        self._cells: dict[ProcKey, tuple[ProcSample, Sequence[Column], tuple, tuple[str, ...]]] = {}
 
     # -- data ----------------------------------------------------------------------------
 
@@ -193,8 +196,8 @@ class ProcessTable(ScrollView, can_focus=True):
         else:
             self._tree_rows = {}
             self.rows = self._order(procs)
-        alive = {p.key for p in self._procs}
-        self.tagged &= alive
+        if self.tagged:
+            self.tagged &= {p.key for p in self._procs}
         self._index = {p.key: i for i, p in enumerate(self.rows)}
         i = self._index.get(self.cursor_key) if self.cursor_key is not None else None
         died = i is not None and self.rows[i].state == "Z" and not self._chose_zombie
@@ -556,14 +559,26 @@ class ProcessTable(ScrollView, can_focus=True):
         prefix = ""
         if tree_row is not None:
             prefix = tree_row.prefix + ("[+] " if tree_row.collapsed else "")
-        ctx = RowContext(
-            unit=self.unit,
-            verdict=verdict,
-            full_command=self.full_command,
-            tree_prefix=prefix,
-            subtree_res=tree_row.subtree_res if tree_row is not None else p.res,
-        )
-        cells = tuple(col.cell(p, ctx) for col in self.columns)
+        subtree_res = tree_row.subtree_res if tree_row is not None else p.res
+        # The cells as last formatted for this process, while nothing they show changed: the
+        # sampler hands over the same row object for a process that did not move.
+        growth = None if verdict is None else (verdict.verdict, verdict.rate_bytes_per_s)
+        rest = (growth, self.unit, self.full_command, prefix, subtree_res)
+        kept = self._cells.get(p.key)
+        if kept is not None and kept[0] is p and kept[1] is self.columns and kept[2] == rest:
+            cells = kept[3]
+        else:
+            ctx = RowContext(
+                unit=self.unit,
+                verdict=verdict,
+                full_command=self.full_command,
+                tree_prefix=prefix,
+                subtree_res=subtree_res,
+            )
+            cells = tuple(col.cell(p, ctx) for col in self.columns)
+            if len(self._cells) > 4096:
+                self._cells.clear()  # exited processes' cells go too
+            self._cells[p.key] = (p, self.columns, rest, cells)
         match = bool(self.search_text) and matches(p, self.search_text)
         flags = (
             verdict.verdict if verdict is not None else None,
