@@ -192,11 +192,19 @@ def last_pid_mark() -> bytes | None:
 
 def _listing_may_be_kept() -> bool:
     """Whether an unchanged last pid proves /proc lists no new process: /proc must be of our
-    own pid namespace (/proc/self is us), and not mounted with hidepid, under which a process
-    can come into sight without being new (its owner or our credentials change)."""
+    own pid namespace (our own stat there names our pid and parent's as we know them), and not
+    mounted with hidepid, under which a process can come into sight without being new (its
+    owner or our credentials change)."""
+    own = read_raw(f"{PROC}/self/stat")
     try:
-        if os.readlink(f"{PROC}/self") != str(os.getpid()):
-            return False
+        rest = stat_fields(own)[1] if own else []
+    except ValueError:
+        return False
+    if not own or own.split(b" ", 1)[0] != str(os.getpid()).encode():
+        return False
+    if len(rest) <= PPID or rest[PPID] != str(os.getppid()).encode():
+        return False
+    try:
         with open(f"{PROC}/self/mounts", "rb") as f:
             for line in f:
                 fields = line.split()
