@@ -184,3 +184,43 @@ def test_a_reaped_process_is_looked_up_afresh():
     assert all(p.pid != child.pid for p in sampler.sample().procs)
     assert str(child.pid) not in sampler._fds
     sampler.close()
+
+
+def test_a_new_pid_moves_the_mark_the_kept_listing_rests_on():
+    # The listing of /proc is kept while the last pid handed out is unchanged: any new process
+    # must change it.
+    before = procfs.last_pid_mark()
+    assert before is not None
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        assert procfs.last_pid_mark() != before
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_whole_machine_sweep_sees_new_processes_and_forgets_gone_ones():
+    # Sweeps of every process (no -p), kept listing or not: a process started between two
+    # sweeps is in the second, one reaped is in none after, nor in the listing kept.
+    sampler = Sampler()
+    sampler.sample()
+    for _ in range(3):
+        with MemoryChild() as child:
+            assert find_proc(sampler.sample(), child.pid) is not None
+            assert find_proc(sampler.sample(), child.pid) is not None
+        assert all(p.pid != child.pid for p in sampler.sample().procs)
+        assert str(child.pid) not in sampler._pid_names()
+    sampler.close()
+
+
+def test_a_kept_listing_holds_what_a_fresh_one_would():
+    # Whenever PidNames hands back its kept listing, the live processes in it are those of a
+    # fresh listing taken just before (minus any that exit in between).
+    names = procfs.PidNames()
+    names()
+    for _ in range(20):
+        fresh = set(procfs.list_pid_names())
+        got = names()
+        new_since = set(procfs.list_pid_names()) - fresh
+        assert fresh - set(got) <= {n for n in fresh if not os.path.exists(f"/proc/{n}")}
+        assert set(got) - fresh - new_since <= {n for n in got if not os.path.exists(f"/proc/{n}")}

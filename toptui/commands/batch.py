@@ -118,56 +118,57 @@ def families_json(frame: Frame, procs: list[ProcSample]) -> list[dict]:
     return [family_json(f) for f in named(frame.families, heads.__contains__, rising=True)]
 
 
-_COLLECTING = '{"verdict":"collecting","rate_bytes_per_s":0.0,"samples":%d,"window_s":0.0}'
+# The growth of a process not judged yet, around its sample count.
+_COLLECTING_PARTS = (
+    '{"verdict":"collecting","rate_bytes_per_s":0.0,"samples":',
+    ',"window_s":0.0}',
+)
+
+
+# A kept row: the row and verdict it was written for, the text of its fields, and the text of
+# the whole row before and after its sample count (after is None: the growth is written anew).
+_Kept = tuple[ProcSample, GrowthVerdict | None, str, str, str | None]
 
 
 class JsonFrames:
     """Frames as JSON lines (one object per frame), for one output.
 
     The sampler hands back the very same row object for a process that did not move since the
-    last tick, so the text of that row is kept from one frame to the next and only its growth
-    part is written anew: at 2000 mostly idle processes that was most of the cost of a frame.
-    Only the rows of the latest frame are kept.
+    last tick, and the monitor the very same verdict object until it judges the process anew.
+    For such a pair the text of the whole row is kept from one frame to the next, cut around the
+    sample count (the one figure in it that moves with every tick): a frame of 2000 mostly idle
+    processes is then one look-up and one small format per row. Only the latest frame's rows
+    are kept.
     """
 
     _SEPARATORS = (",", ":")
 
     def __init__(self, ensure_ascii: bool = False) -> None:
         self.ensure_ascii = ensure_ascii  # for an output that cannot take UTF-8 (still JSON)
-        self._rows: dict[int, tuple[ProcSample, str]] = {}
+        self._rows: dict[int, _Kept] = {}  # by id of the row object (kept, to check it)
         # --mappings: each process's resident bytes by kind, when read (see mappings_json).
         self.kinds: KindsHistory | None = None
-        # Per verdict object (by id, the object kept to check it): its growth text before and
-        # after the sample count, which alone changes from frame to frame; latest frame's only.
-        self._parts: dict[int, tuple[GrowthVerdict, str, str | None]] = {}
-        self._next_parts: dict[int, tuple[GrowthVerdict, str, str | None]] = {}
 
     def _dumps(self, obj: object) -> str:
         return json.dumps(obj, separators=self._SEPARATORS, ensure_ascii=self.ensure_ascii)
 
-    def _growth(self, v: GrowthVerdict | None, samples: int, available: float) -> str:
-        """growth_json's object as text, written directly (json.dumps per row costs more)."""
+    @staticmethod
+    def _growth_parts(v: GrowthVerdict | None) -> tuple[str, str] | None:
+        """growth_json's text before and after the sample count, or None when it must be
+        written whole each frame (a leak's exhaustion_s moves with the available memory)."""
         if v is None:
-            return _COLLECTING % samples
-        if v.verdict == "leak":  # exhaustion_s moves with the available memory: each time
-            return self._growth_text(v, samples, available)
-        # Otherwise only the sample count changes from frame to frame: the text around it is
-        # made once per verdict object.
-        parts = self._parts.get(id(v))
-        if parts is None or parts[0] is not v:
-            rate = round(float(v.rate_bytes_per_s), 3)
-            window = round(float(v.window_s), 3)
-            if math.isfinite(rate) and math.isfinite(window):
-                parts = (v, f'{{"verdict":"{v.verdict}","rate_bytes_per_s":{rate!r},"samples":',
-                         f',"window_s":{window!r}}}')  # fmt: skip
-            else:
-                parts = (v, "", None)
-        self._next_parts[id(v)] = parts
-        if parts[2] is None:
-            return self._growth_text(v, samples, available)
-        return f"{parts[1]}{samples}{parts[2]}"
+            return _COLLECTING_PARTS
+        if v.verdict == "leak":
+            return None
+        rate = round(float(v.rate_bytes_per_s), 3)
+        window = round(float(v.window_s), 3)
+        if not (math.isfinite(rate) and math.isfinite(window)):
+            return None  # json.dumps writes those (NaN, Infinity)
+        return (f'{{"verdict":"{v.verdict}","rate_bytes_per_s":{rate!r},"samples":',
+                f',"window_s":{window!r}}}')  # fmt: skip
 
     def _growth_text(self, v: GrowthVerdict, samples: int, available: float) -> str:
+        """growth_json's object as text, written directly (json.dumps per row costs more)."""
         g = growth_json(v, samples, available)
         rate, window = g["rate_bytes_per_s"], g["window_s"]
         if not (math.isfinite(rate) and math.isfinite(window)):
@@ -177,6 +178,18 @@ class JsonFrames:
             f'{{"verdict":"{v.verdict}","rate_bytes_per_s":{rate!r},"samples":{samples},'
             f'"window_s":{window!r}{eta}}}'
         )
+
+    def _row(self, p: ProcSample, v: GrowthVerdict | None, kept: _Kept | None) -> _Kept:
+        """A row's entry: its fields' text (the old one while the row object is the same) and
+        the row's text around the sample count."""
+        if kept is not None and kept[0] is p:
+            fields = kept[2]
+        else:
+            fields = self._dumps(process_fields(p))[:-1] + ',"growth":'
+        parts = self._growth_parts(v)
+        if parts is None:
+            return p, v, fields, fields, None
+        return p, v, fields, fields + parts[0], parts[1] + "}"
 
     def __call__(self, frame: Frame, procs: list[ProcSample], history: History) -> str:
         m = frame.snapshot.system.memory
@@ -194,24 +207,33 @@ class JsonFrames:
             },
         })  # fmt: skip
         available = float(m.available)
-        verdicts = frame.verdicts
-        held = self._rows
-        rows: dict[int, tuple[ProcSample, str]] = {}
+        verdict_of = frame.verdicts.get
+        held = self._rows.get
+        rows: dict[int, _Kept] = {}
         parts: list[str] = []
-        append, hist, growth = parts.append, history.get, self._growth
+        append, hist = parts.append, history.get
+        kinds = self.kinds is not None
         for p in procs:  # every process on every frame: names bound, nothing looked up twice
-            ident = id(p)
-            kept = held.get(ident)
-            if kept is None or kept[0] is not p:
-                kept = (p, self._dumps(process_fields(p))[:-1] + ',"growth":')
-            rows[ident] = kept
             key = p.key
-            h = hist(key)  # len() only: a ProcHistory's truth value would ask for it twice
-            samples = len(h) if h is not None else 0
-            extra = self._kinds(p) if self.kinds is not None else ""
-            append(f"{kept[1]}{growth(verdicts.get(key), samples, available)}{extra}}}")
+            v = verdict_of(key)
+            ident = id(p)
+            kept = held(ident)
+            if kept is None or kept[0] is not p or kept[1] is not v:
+                kept = self._row(p, v, kept)
+            rows[ident] = kept
+            # len(h) without the call (and not h's truth value, which would call it)
+            h = hist(key)
+            samples = 0 if h is None else h.samples if h.samples < h.capacity else h.capacity
+            after = kept[4]
+            if after is None:
+                assert v is not None
+                growth = self._growth_text(v, samples, available)
+                append(f"{kept[3]}{growth}{self._kinds(p) if kinds else ''}}}")
+            elif kinds:
+                append(f"{kept[3]}{samples}{after[:-1]}{self._kinds(p)}}}")
+            else:
+                append(f"{kept[3]}{samples}{after}")
         self._rows = rows
-        self._parts, self._next_parts = self._next_parts, {}
         families = ""
         if frame.families is not None:
             families = f',"families":{self._dumps(families_json(frame, procs))}'

@@ -182,6 +182,76 @@ def list_pid_names() -> list[str]:
     return [name for name in os.listdir(PROC) if name.isdigit()]
 
 
+def last_pid_mark() -> bytes | None:
+    """The last pid the kernel handed out in our pid namespace (field 5 of /proc/loadavg), as
+    text; None when it cannot be read."""
+    data = read_raw(f"{PROC}/loadavg", 256)
+    fields = data.split() if data else []
+    return fields[4] if len(fields) >= 5 else None
+
+
+def _listing_may_be_kept() -> bool:
+    """Whether an unchanged last pid proves /proc lists no new process: /proc must be of our
+    own pid namespace (our own stat there names our pid and parent's as we know them), and not
+    mounted with hidepid, under which a process can come into sight without being new (its
+    owner or our credentials change)."""
+    own = read_raw(f"{PROC}/self/stat")
+    try:
+        rest = stat_fields(own)[1] if own else []
+    except ValueError:
+        return False
+    if not own or own.split(b" ", 1)[0] != str(os.getpid()).encode():
+        return False
+    if len(rest) <= PPID or rest[PPID] != str(os.getppid()).encode():
+        return False
+    try:
+        with open(f"{PROC}/self/mounts", "rb") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 4 and fields[1] == PROC.encode() and fields[2] == b"proc":
+                    options = fields[3].split(b",")
+                    if any(o.startswith(b"hidepid=") and o not in (b"hidepid=0", b"hidepid=off")
+                           for o in options):  # fmt: skip
+                        return False
+    except OSError:
+        return False
+    return True
+
+
+class PidNames:
+    """The numeric entries of /proc, listed again only when a pid was handed out since the last
+    listing (a new process, or a new thread).
+
+    Listing /proc costs the kernel about as much per entry as re-reading a held stat file, and
+    on a quiet machine nothing new appears from one tick to the next. A process can enter the
+    list only with a pid just allocated, and the kernel shows the last one allocated in
+    /proc/loadavg: read before listing, an unchanged value means the last listing still holds
+    every process (those gone since fail to read, as they would have vanished from a new
+    listing). The caller drops the names it found gone with :meth:`drop`.
+    """
+
+    def __init__(self) -> None:
+        self._usable = _listing_may_be_kept()
+        self._names: list[str] | None = None
+        self._mark: bytes | None = None
+        self.kept = 0  # listings saved (for tests and benchmarks)
+
+    def __call__(self) -> list[str]:
+        mark = last_pid_mark() if self._usable else None
+        if mark is not None and mark == self._mark and self._names is not None:
+            self.kept += 1
+            return self._names
+        self._names = names = list_pid_names()  # after the mark: a pid newer than it is listed
+        self._mark = mark
+        return names
+
+    def drop(self, gone: list[str]) -> None:
+        """Forget entries found gone (their stat file no longer there)."""
+        if gone and self._names is not None:
+            out = set(gone)
+            self._names = [n for n in self._names if n not in out]
+
+
 def boot_time() -> float:
     """Boot time in epoch seconds (``btime`` of /proc/stat), the origin of start times."""
     with open(f"{PROC}/stat", "rb") as f:

@@ -9,6 +9,7 @@ thread only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pwd
 import resource
@@ -82,6 +83,7 @@ class _Known:
     stat: bytes = b""
     statm: bytes = b""
     sample: ProcSample | None = None
+    idle: ProcSample | None = None  # the sample, when it showed no CPU use: reusable as it is
     swap: int = 0  # VmSwap as last read (bytes)
     program: str = (
         ""  # what an interpreter runs (toptui.sampling.program), "" for any other process
@@ -127,6 +129,7 @@ class Sampler:
         self._by_pid: dict[str, _Known] = {}  # /proc: by the directory name, checked by start time
         # With -p, read just those directories: no listing of /proc at all.
         self._only_names = [str(p) for p in sorted(self._only)] if self._only else None
+        self._pid_names = procfs.PidNames()  # the listing of /proc, kept while no pid is new
         self._mem_total = 0.0
         self._users = _UserNames()
         self._extras = ExtrasReader()
@@ -189,11 +192,12 @@ class Sampler:
         (the reads cost more than all the Python here). Everything else is read and parsed
         afresh, so the figures are the files'. Each ``stat`` stays open from sweep to sweep and
         is re-read in place (pread), which saves the kernel its path walk: about a third of it.
+        The listing of /proc itself is kept while no pid was handed out (procfs.PidNames).
         """
         if mem_total != self._mem_total:  # %MEM of every cached row would be stale
             self._mem_total = mem_total
             for info in self._by_pid.values():
-                info.sample = None
+                info.sample = info.idle = None
         by_pid = self._by_pid
         seen: dict[str, _Known] = {}
         out: list[ProcSample] = []
@@ -201,19 +205,16 @@ class Sampler:
         os_open, os_read, os_pread, os_close = os.open, os.read, os.pread, os.close
         rdonly = os.O_RDONLY
         fds = self._fds
-        held_fd = fds.get
+        held_fd, by_pid_get = fds.get, by_pid.get
         room = self._fd_budget - len(fds)
-        names = self._only_names if self._only_names is not None else procfs.list_pid_names()
+        names = self._only_names if self._only_names is not None else self._pid_names()
+        gone: list[str] = []  # entries whose stat file is no longer there
         for name in names:
-            info = by_pid.get(name)
-            if info is None:
-                stat_path = f"/proc/{name}/stat"
-                statm_path = stat_path + "m"
-            else:
-                stat_path, statm_path = info.stat_path, info.statm_path
-            # Inlined procfs.read_raw: this loop runs for every process on every tick.
+            # Inlined procfs.read_raw: this loop runs for every process on every tick, and the
+            # common case (a held stat file, bytes as last time) comes first, with nothing else.
             data = None
             fd = held_fd(name)
+            info = by_pid_get(name)
             if fd is not None:
                 try:
                     data = os_pread(fd, 2048, 0)
@@ -223,10 +224,24 @@ class Sampler:
                     del fds[name]
                     os_close(fd)
                     room += 1
+                else:
+                    if info is not None and data == info.stat:  # nothing moved (see above)
+                        prev = info.idle
+                        if prev is not None:
+                            seen[name] = info
+                            append(prev)  # frozen, so sharing last sweep's row is safe
+                            continue
+            if info is None:
+                stat_path = f"/proc/{name}/stat"
+                statm_path = stat_path + "m"
+            else:
+                stat_path, statm_path = info.stat_path, info.statm_path
             if data is None:
                 try:
                     fd = os_open(stat_path, rdonly)
-                except OSError:
+                except OSError as exc:
+                    if exc.errno in _GONE:
+                        gone.append(name)
                     continue  # gone (or never there)
                 try:
                     data = os_read(fd, 2048)
@@ -238,13 +253,12 @@ class Sampler:
                     room -= 1
                 else:
                     os_close(fd)
-            if info is not None and data == info.stat:  # nothing moved (see above)
-                prev = info.sample
-                if prev is not None and prev.cpu_percent == 0.0:
+            if info is not None and data == info.stat:
+                if info.idle is not None:  # not held (past the budget), or just reopened
                     seen[name] = info
-                    append(prev)  # frozen, so sharing last sweep's row is safe
+                    append(info.idle)
                     continue
-                mdata = info.statm
+                mdata = info.statm  # a row that showed CPU use: parsed again, for 0%
             else:
                 try:
                     fd = os_open(statm_path, rdonly)
@@ -265,6 +279,8 @@ class Sampler:
         for name in fds.keys() - seen.keys():  # gone, or unreadable this sweep: let go
             os_close(fds.pop(name))
         self._by_pid = seen  # sweep: identities not seen this tick are forgotten
+        if self._only_names is None:
+            self._pid_names.drop(gone)
         return out
 
     def _parse(
@@ -327,6 +343,7 @@ class Sampler:
             program=info.program,
         )
         info.stat, info.statm, info.sample = data, mdata, sample
+        info.idle = sample if cpu == 0.0 else None
         return sample, info
 
     def _first_sight(self, pid: int, starttime: int, base: str, kthread: bool) -> _Known:
@@ -404,6 +421,9 @@ class Sampler:
         self._known = seen
         return out
 
+
+# A stat file that cannot be opened for these reasons is of a process that is no more.
+_GONE = frozenset((errno.ENOENT, errno.ESRCH))
 
 # One str object per state letter instead of one decode per process and tick.
 _STATES = {s.encode(): s for s in "RSDZTtWXxKPI"}
