@@ -146,32 +146,39 @@ def test_many_sweeps_agree_with_a_fresh_sampler():
             ], k
 
 
-def _held_stat_files() -> list[str]:
-    """The /proc/PID/stat files this process has open."""
-    out = []
+def _stat_fds() -> dict[str, str]:
+    """This process's open descriptors on /proc/PID/stat files, by descriptor."""
+    out = {}
     for fd in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue  # the listing's own descriptor, closed meanwhile
         if target.startswith("/proc/") and target.endswith("/stat"):
-            out.append(target)
-    return sorted(out)
+            out[fd] = target
+    return out
+
+
+def _held_stat_files(before: dict[str, str]) -> list[str]:
+    """The /proc/PID/stat files opened since ``before``: another test's sampler in this process,
+    not yet collected, may still hold some."""
+    return sorted(t for fd, t in _stat_fds().items() if before.get(fd) != t)
 
 
 def test_held_stat_files_follow_the_processes_and_are_let_go():
     # Each process's stat stays open between sweeps (pread): one per process seen, closed once
     # the process is gone from a sweep, and all of them by close().
     me = os.getpid()
+    before = _stat_fds()
     with MemoryChild() as child:
         sampler = Sampler(pids=[child.pid, me])
         sampler.sample()
-        assert _held_stat_files() == sorted([f"/proc/{child.pid}/stat", f"/proc/{me}/stat"])
+        assert _held_stat_files(before) == sorted([f"/proc/{child.pid}/stat", f"/proc/{me}/stat"])
         assert find_proc(sampler.sample(), child.pid) is not None  # read through the held file
     sampler.sample()  # the child has exited and been reaped
-    assert _held_stat_files() == [f"/proc/{me}/stat"]
+    assert _held_stat_files(before) == [f"/proc/{me}/stat"]
     sampler.close()
-    assert _held_stat_files() == []
+    assert _held_stat_files(before) == []
 
 
 def test_a_reaped_process_is_looked_up_afresh():
