@@ -108,7 +108,8 @@ def test_a_straight_line_warm_up_is_cleared_soon_after_it_levels_off():
 def test_a_cache_filling_ever_more_slowly_is_cleared_while_it_still_creeps():
     # 150 MiB over 20 minutes on a log curve: flagged in its first minute (nothing tells it from
     # a leak yet), then the detector sees it slowing down like a warm-up; its floor keeps setting
-    # small new highs, but the flag goes once the detector has disagreed for DISAGREE_S.
+    # small new highs, but the flag goes once the detector has seen it slowing for SLOWING_S (or
+    # at the latest once it has disagreed for DISAGREE_S).
     r = random.Random(10)
     x = [100 * MIB + 150 * MIB * math.log1p(i / 120) / math.log1p(1200 / 120) + noise(r)
          for i in range(1200)]  # fmt: skip
@@ -120,7 +121,8 @@ def test_a_cache_filling_ever_more_slowly_is_cleared_while_it_still_creeps():
     late = {n: w for n, w in words.items() if n > cleared_by}
     assert set(late.values()) == {"no_leak"}, late
     why = next(v.reasons[0] for n, v in got.items() if n > flagged and v and v.verdict == "no_leak")
-    assert "no steady growth for" in why and "not a leak" in why, why
+    assert "not a leak" in why, why
+    assert "the way a cache fills" in why or "no steady growth for" in why, why
 
 
 @pytest.mark.parametrize(

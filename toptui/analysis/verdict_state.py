@@ -65,6 +65,10 @@ AGREE_S = 90.0
 #: while the detector sees it slowing or stopped. On the labelled suites the longest such spell
 #: in a held leak (stairs a minute apart) is 168 s; this leaves a margin over it.
 DISAGREE_S = 240.0
+#: A flag is cleared, however the floor rises, once the detector has seen the rise slowing down
+#: the way a cache fills (GrowthVerdict.slowing) at every judgement for this long: a warm-up
+#: flagged on its first straight minute sets new highs all the while it fills.
+SLOWING_S = 60.0
 #: CLEAR_S of flat floor clears a flag only once the detector has said something other than leak
 #: for this long: a slow leak (a few KiB/s under noise, or stairs) can go two minutes without a
 #: new high while the detector still sees its trend, and one judgement that tips over must not
@@ -103,6 +107,7 @@ class VerdictState:
     evidence: float = 0.0  # seconds of detector "leak"s, less what later answers took back
     last_t: float | None = None  # sample time of the previous judgement
     raw_other_since: float | None = None  # since when the detector has said something else
+    slowing_since: float | None = None  # since when it has seen the rise slowing like a warm-up
     last_leak: GrowthVerdict | None = None  # the detector's latest "leak" while flagged
     flagged_at: float | None = None
     high: float = float("-inf")  # the floor's last counted high (bytes) and when it was reached
@@ -129,6 +134,10 @@ class VerdictState:
             self.evidence = max(0.0, self.evidence - FORGET_RATE * dt)
             if self.raw_other_since is None:
                 self.raw_other_since = t
+        if not raw.slowing:
+            self.slowing_since = None
+        elif self.slowing_since is None:
+            self.slowing_since = t
         if self.shown == "leak":
             self._follow_floor(times, values, t)
             if raw.verdict == "leak":
@@ -203,6 +212,11 @@ class VerdictState:
         why = ""
         if self.gave_back and raw.verdict != "leak":
             why = "memory fell back to where it was before it grew: not kept"
+        elif self.slowing_since is not None and t - self.slowing_since >= SLOWING_S:
+            why = (
+                f"rising ever more slowly for {fmt_duration(t - self.slowing_since)}, the way a "
+                "cache fills: not a leak"
+            )
         elif (
             self.raw_other_since is not None
             and t - self.raw_other_since >= AGREE_S
