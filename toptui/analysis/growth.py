@@ -134,6 +134,7 @@ class GrowthVerdict:
     need_s: float  # when collecting: seconds of further history still needed; else 0.0
     reasons: tuple[str, ...]  # plain words and numbers
     slowing: bool = False  # no_leak because the rise slows down the way a cache fills
+    collections: int = 0  # GC collections seen in the window, when judged as a sawtooth
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -864,7 +865,7 @@ def _leak(
     return GrowthVerdict(
         verdict="leak", rate_bytes_per_s=rate, growth_bytes=m.growth, window_s=w.span,
         samples=w.n, confidence=round(confidence, 3), onset_s=onset_s, need_s=0.0,
-        reasons=tuple(reasons),
+        reasons=tuple(reasons), collections=f.drops if f.swing else 0,
     )  # fmt: skip
 
 
