@@ -21,7 +21,9 @@ is *shown*, from the detector's successive answers and the memory floor itself:
     cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds and the
     detector has not said leak for ``CLEAR_AGREE_S`` (growth stopped), sooner on stronger
     evidence, when the detector has found no steady growth for ``DISAGREE_S`` however the floor
-    creeps, or when the process exits (the caller drops its state).
+    creeps, when it has seen the rise slowing like a cache filling for ``SLOWING_S``, when the
+    floor gave the growth back (below where it was before the flag, or falling steadily over
+    2 * ``FALL_S``), or when the process exits (the caller drops its state).
 
 The floor at time t is the 10% low of the last ``FLOOR_S`` seconds of samples: a GC collection, a
 burst of short-lived allocations or noise never raises it, and retained memory does. It counts as
