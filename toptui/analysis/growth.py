@@ -133,6 +133,8 @@ class GrowthVerdict:
     onset_s: float | None  # onset of growth, seconds from the first sample; None if no leak
     need_s: float  # when collecting: seconds of further history still needed; else 0.0
     reasons: tuple[str, ...]  # plain words and numbers
+    slowing: bool = False  # no_leak because the rise slows down the way a cache fills
+    collections: int = 0  # GC collections seen in the window, when judged as a sawtooth
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -618,13 +620,15 @@ class _Model:
     n: int
     gap_note: str
 
-    def no(self, confidence: float, *why: str, rate: float | None = None) -> GrowthVerdict:
+    def no(
+        self, confidence: float, *why: str, rate: float | None = None, slowing: bool = False
+    ) -> GrowthVerdict:
         """A no_leak answer with these words (and the sawtooth and gap notes)."""
         words = tuple(w for w in (*why, self.sawtooth, self.gap_note) if w)
         return GrowthVerdict(
             verdict="no_leak", rate_bytes_per_s=self.rate if rate is None else rate,
             growth_bytes=self.growth, window_s=self.span, samples=self.n, confidence=confidence,
-            onset_s=None, need_s=0.0, reasons=words,
+            onset_s=None, need_s=0.0, reasons=words, slowing=slowing,
         )  # fmt: skip
 
 
@@ -781,7 +785,7 @@ def _warm_up(w: _Window, m: _Model) -> GrowthVerdict | None:
         ratio, t_curv = _curvature(m.post_t, m.post_f)
         if ratio < ratio_max and t_curv < -t_max and (early or _still_slowing(m)):
             why = f"slowing down like a warm-up: rising at {ratio:.0%} of its mean rate"
-            return m.no(CONF_WARM_UP, m.risen, why)
+            return m.no(CONF_WARM_UP, m.risen, why, slowing=True)
     return None
 
 
@@ -861,7 +865,7 @@ def _leak(
     return GrowthVerdict(
         verdict="leak", rate_bytes_per_s=rate, growth_bytes=m.growth, window_s=w.span,
         samples=w.n, confidence=round(confidence, 3), onset_s=onset_s, need_s=0.0,
-        reasons=tuple(reasons),
+        reasons=tuple(reasons), collections=f.drops if f.swing else 0,
     )  # fmt: skip
 
 

@@ -21,7 +21,9 @@ is *shown*, from the detector's successive answers and the memory floor itself:
     cleared only when the floor has not reached a new high for ``CLEAR_S`` seconds and the
     detector has not said leak for ``CLEAR_AGREE_S`` (growth stopped), sooner on stronger
     evidence, when the detector has found no steady growth for ``DISAGREE_S`` however the floor
-    creeps, or when the process exits (the caller drops its state).
+    creeps, when it has seen the rise slowing like a cache filling for ``SLOWING_S``, when the
+    floor gave the growth back (below where it was before the flag, or falling steadily over
+    2 * ``FALL_S``), or when the process exits (the caller drops its state).
 
 The floor at time t is the 10% low of the last ``FLOOR_S`` seconds of samples: a GC collection, a
 burst of short-lived allocations or noise never raises it, and retained memory does. It counts as
@@ -65,6 +67,19 @@ AGREE_S = 90.0
 #: while the detector sees it slowing or stopped. On the labelled suites the longest such spell
 #: in a held leak (stairs a minute apart) is 168 s; this leaves a margin over it.
 DISAGREE_S = 240.0
+#: A flag is cleared, however the floor rises, once the detector has seen the rise slowing down
+#: the way a cache fills (GrowthVerdict.slowing) at every judgement for this long: a warm-up
+#: flagged on its first straight minute sets new highs all the while it fills.
+SLOWING_S = 60.0
+#: A flag is cleared when the detector does not say leak and the floor fell by FALL_GATES times the
+#: least growth that counts in each of the last two FALL_S: memory given back steadily (the
+#: falling half of an oscillation) was not kept. A GC collection is one step down, which never
+#: fills both spans (nor is the rule used while the detector sees a GC sawtooth), and a leak's
+#: floor under noise does not fall that far twice in a row.
+FALL_S = 30.0
+FALL_GATES = 2.0
+#: ... and by FALL_SHARE of the rise since before the flag: noise on a large leak is not a fall.
+FALL_SHARE = 0.15
 #: CLEAR_S of flat floor clears a flag only once the detector has said something other than leak
 #: for this long: a slow leak (a few KiB/s under noise, or stairs) can go two minutes without a
 #: new high while the detector still sees its trend, and one judgement that tips over must not
@@ -103,6 +118,7 @@ class VerdictState:
     evidence: float = 0.0  # seconds of detector "leak"s, less what later answers took back
     last_t: float | None = None  # sample time of the previous judgement
     raw_other_since: float | None = None  # since when the detector has said something else
+    slowing_since: float | None = None  # since when it has seen the rise slowing like a warm-up
     last_leak: GrowthVerdict | None = None  # the detector's latest "leak" while flagged
     flagged_at: float | None = None
     high: float = float("-inf")  # the floor's last counted high (bytes) and when it was reached
@@ -114,6 +130,8 @@ class VerdictState:
     collection: float = 0.0  # the largest drop from a peak since the last new high (bytes)
     given_back_at: float = float("-inf")  # a floor at or below this gave the growth back
     _window: deque[tuple[float, float]] | None = None  # the samples of the last FLOOR_S
+    # [time, floor] over the last 2 * FALL_S while flagged (lists: the monitor's store keeps them)
+    _floors: list[list[float]] | None = None
 
     def update(
         self, t: float, raw: GrowthVerdict, times: Sequence[float], values: Sequence[float]
@@ -129,6 +147,10 @@ class VerdictState:
             self.evidence = max(0.0, self.evidence - FORGET_RATE * dt)
             if self.raw_other_since is None:
                 self.raw_other_since = t
+        if not raw.slowing:
+            self.slowing_since = None
+        elif self.slowing_since is None:
+            self.slowing_since = t
         if self.shown == "leak":
             self._follow_floor(times, values, t)
             if raw.verdict == "leak":
@@ -168,13 +190,14 @@ class VerdictState:
         self.rise_step = RISE_FRAC * max(RISE_MIN_BYTES, 0.01 * self.high)
         self.high_t = self.seen_t = t  # the flag itself is the first evidence
         self.collection = 0.0
+        self._floors = [[t, self.high]]
         return raw
 
     def _follow_floor(self, times: Sequence[float], values: Sequence[float], t: float) -> None:
         """Advance the floor over the samples after ``seen_t``, up to ``t``: note each new high,
         and whether it fell back to where it was before the flag."""
-        window = self._window
-        assert window is not None and self.last_leak is not None
+        window, floors = self._window, self._floors
+        assert window is not None and floors is not None and self.last_leak is not None
         step = self.rise_step
         n = len(times)
         start = self.seen_t
@@ -197,12 +220,37 @@ class VerdictState:
             if given >= step / RISE_FRAC:  # at least the least growth that counts
                 self.collection = max(self.collection, given)
             self.gave_back = floor <= self.given_back_at
+            floors.append([tk, floor])
+        k = bisect_left([p[0] for p in floors], t - 2 * FALL_S) - 1  # keep one at or before
+        if k > 0:
+            del floors[:k]
+
+    def _fell(self, t: float) -> float:
+        """How far the floor fell over the last 2 * FALL_S, if it fell by FALL_GATES times the least
+        growth that counts in each FALL_S of it; else 0."""
+        floors = self._floors
+        assert floors is not None
+        if floors[0][0] > t - 2 * FALL_S:
+            return 0.0
+        times = [p[0] for p in floors]
+        mid = floors[min(len(floors) - 1, bisect_left(times, t - FALL_S))][1]
+        first, last = floors[0][1], floors[-1][1]
+        rise = self.high - self.given_back_at
+        need = max(FALL_GATES * self.rise_step / RISE_FRAC, FALL_SHARE * rise)
+        return first - last if first - mid >= need and mid - last >= need else 0.0
 
     def _held(self, t: float, raw: GrowthVerdict) -> GrowthVerdict:
         flat = t - self.high_t
         why = ""
         if self.gave_back and raw.verdict != "leak":
             why = "memory fell back to where it was before it grew: not kept"
+        elif raw.verdict != "leak" and not self.last_leak.collections and (fell := self._fell(t)):
+            why = f"floor fell {fmt_size(fell)} in {fmt_duration(2 * FALL_S)}: given back, not kept"
+        elif self.slowing_since is not None and t - self.slowing_since >= SLOWING_S:
+            why = (
+                f"rising ever more slowly for {fmt_duration(t - self.slowing_since)}, the way a "
+                "cache fills: not a leak"
+            )
         elif (
             self.raw_other_since is not None
             and t - self.raw_other_since >= AGREE_S
@@ -229,6 +277,7 @@ class VerdictState:
             self.last_leak = None
             self.flagged_at = None
             self._window = None
+            self._floors = None
             base = raw if raw.verdict == "no_leak" else replace(raw, verdict="no_leak")
             return replace(base, onset_s=None, reasons=(why, *raw.reasons))
         last = self.last_leak
