@@ -36,8 +36,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from procs import IdleProcesses, count_processes  # noqa: E402
-from targets import Row, print_row, toptui_path  # noqa: E402
+from procs import count_processes  # noqa: E402
+from targets import Row, run_rows, toptui_path  # noqa: E402
 
 CPU_RATIO = 1.0  # serve's CPU / top -b's, at -d 1
 SCRAPE_MS = 50.0  # request to last byte, median and p90; and the server's CPU per scrape
@@ -254,13 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scrapes", type=int, default=SCRAPES)
     ap.add_argument("--only", choices=("cpu", "scrape"), help="measure only this part")
     args = ap.parse_args(argv)
-    with IdleProcesses(total=args.processes):
-        print(f"load before: {os.getloadavg()}", flush=True)
-        rows = measure(args.seconds, args.windows, args.scrapes, args.only)
-        for row in rows:
-            print_row(row)
-        print(f"load after: {os.getloadavg()}", flush=True)
-    return 0 if all(r.met for r in rows) else 1
+    return run_rows(
+        args.processes, lambda: measure(args.seconds, args.windows, args.scrapes, args.only)
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -368,6 +368,18 @@ def print_row(row: Row) -> None:
           f"ratio {row.ratio:4.2f}  target {row.target}{extra}", flush=True)  # fmt: skip
 
 
+def run_rows(processes: int, measure_rows: Callable[[], list[Row]]) -> int:
+    """Beside ``processes`` idle processes in all, the rows printed between the load before and
+    after; 0 if every target is met, else 1 (the exit status of a benchmark run alone)."""
+    with IdleProcesses(total=processes):
+        print(f"load before: {os.getloadavg()}", flush=True)
+        rows = measure_rows()
+        for row in rows:
+            print_row(row)
+        print(f"load after: {os.getloadavg()}", flush=True)
+    return 0 if all(r.met for r in rows) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--processes", type=int, default=2000)
@@ -381,13 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(only) - set(ROWS)
     if unknown:
         ap.error(f"--only: unknown rows {sorted(unknown)}")
-    with IdleProcesses(total=args.processes):
-        print(f"load before: {os.getloadavg()}", flush=True)
-        rows = measure(args.seconds, args.windows, args.repeats, only, shlex.split(args.beside))
-        for row in rows:
-            print_row(row)
-        print(f"load after: {os.getloadavg()}", flush=True)
-    return 0 if all(r.met for r in rows) else 1
+    beside = shlex.split(args.beside)
+    return run_rows(
+        args.processes, lambda: measure(args.seconds, args.windows, args.repeats, only, beside)
+    )
 
 
 if __name__ == "__main__":
