@@ -231,18 +231,24 @@ class CountingReader:
 
 
 def test_monitor_reads_the_shown_pid_every_tick_and_one_flagged_in_turn() -> None:
-    monitor = Monitor(_Fed(), interval_s=1.0, judge_every_s=1e6)
+    # Judged every 50 s: the first judgement (second sample) is too young for anything but
+    # collecting, the next (t=51, 51 s of history) runs the detector, and no other falls due.
+    monitor = Monitor(_Fed(), interval_s=1.0, judge_every_s=50.0)
     reader = monitor.kinds_reader = CountingReader()
     procs = tuple(proc(p) for p in (10, 11, 12, 13))
     for t in (0.0, 1.0):
         monitor.ingest(Snapshot(t, t, 1.0, SYSTEM, procs))
-    # Every process was judged once (its first judgement): its coarse split read once.
+    # Collecting is answered without the detector, and without a coarse split.
+    assert {v.verdict for v in monitor.verdicts.values()} == {"collecting"}
+    assert reader.coarse_read == []
+    monitor.ingest(Snapshot(51.0, 51.0, 1.0, SYSTEM, procs))
+    # Every process was judged in full once: its coarse split read once.
     assert sorted(reader.coarse_read) == [10, 11, 12, 13]
     for k in ((11, 7), (12, 7), (13, 7)):
         monitor.verdicts[k] = replace(monitor.verdicts[k], verdict="leak")
     monitor.mappings_pids = frozenset({10})
     reader.smaps_read.clear()
-    for t in range(2, 8):
+    for t in range(52, 58):
         monitor.ingest(Snapshot(float(t), float(t), 1.0, SYSTEM, procs))
     # 10 every tick; the flagged 11, 12, 13 one per tick, in turn.
     assert reader.smaps_read == [10, 11, 10, 12, 10, 13, 10, 11, 10, 12, 10, 13]
@@ -251,14 +257,14 @@ def test_monitor_reads_the_shown_pid_every_tick_and_one_flagged_in_turn() -> Non
     # No judging budget left: the flagged wait, the shown one is still read.
     monitor.judge_budget_s = -1.0
     reader.smaps_read.clear()
-    monitor.ingest(Snapshot(8.0, 8.0, 1.0, SYSTEM, procs))
+    monitor.ingest(Snapshot(58.0, 58.0, 1.0, SYSTEM, procs))
     assert reader.smaps_read == [10]
     # A flagged process gone from the snapshot (its history and verdict still kept a while) is
     # not read: its pid may already be another process's.
     monitor.judge_budget_s = 1.0
     monitor.mappings_pids = frozenset()
     reader.smaps_read.clear()
-    for t in range(9, 13):
+    for t in range(59, 63):
         monitor.ingest(Snapshot(float(t), float(t), 1.0, SYSTEM, procs[:3]))
     assert (13, 7) in monitor.verdicts
     assert 13 not in reader.smaps_read and set(reader.smaps_read) == {11, 12}
