@@ -639,15 +639,23 @@ def _collecting(span: float, n: int, need: float, why: str) -> GrowthVerdict:
     )  # fmt: skip
 
 
+def too_young(n: int, span: float) -> GrowthVerdict:
+    """The answer for ``n`` clean samples over ``span`` seconds when that is too little to judge
+    (fewer than 3, or under ``MIN_WINDOW_S``): collecting, and how much longer. Public so that
+    the monitor answers its youngest processes without copying their series into :func:`judge`.
+    """
+    more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
+    need = max(MIN_WINDOW_S - span, more_samples)
+    return _collecting(span, n, need, f"{n} samples over {_dur(span)} so far")
+
+
 def _window(times: Sequence[float], rss: Sequence[float]) -> _Window | GrowthVerdict:
     """Stage 1: enough history? moved at all? Then the time axis without gaps, and the blocks."""
     t, x = _clean(times, rss)
     n = len(t)
     span = float(t[-1] - t[0]) if n else 0.0
     if n < 3 or span < MIN_WINDOW_S:
-        more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
-        need = max(MIN_WINDOW_S - span, more_samples)
-        return _collecting(span, n, need, f"{n} samples over {_dur(span)} so far")
+        return too_young(n, span)
 
     # Cheap exit (most processes): memory that never moved by the least growth that counts
     # cannot be leaking, whatever the shape.

@@ -40,7 +40,7 @@ from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toptui.analysis.families import FamilyJudge, FamilyVerdict
-from toptui.analysis.growth import MIN_WINDOW_S, GrowthVerdict, fmt_duration, judge
+from toptui.analysis.growth import MIN_WINDOW_S, GrowthVerdict, judge, too_young
 from toptui.analysis.headroom import Headroom, choose_headroom
 from toptui.analysis.verdict_state import VerdictState
 from toptui.engine.sources import Source, live_source
@@ -102,19 +102,7 @@ def collecting_verdict(t: Sequence[float], res: Sequence[float]) -> GrowthVerdic
         return None
     if n > 1 and not all(map(operator.lt, t, t[1:])):
         return None
-    return _collecting(n, span)
-
-
-def _collecting(n: int, span: float) -> GrowthVerdict:
-    """judge's collecting answer for ``n`` clean samples over ``span`` seconds (n < 3 or span <
-    MIN_WINDOW_S)."""
-    more_samples = (3 - n) * span / (n - 1) if 1 < n < 3 else 0.0
-    need = max(MIN_WINDOW_S - span, more_samples)
-    return GrowthVerdict(
-        verdict="collecting", rate_bytes_per_s=0.0, growth_bytes=0.0, window_s=span, samples=n,
-        confidence=0.0, onset_s=None, need_s=max(1.0, need),
-        reasons=(f"{n} samples over {fmt_duration(span)} so far",),
-    )  # fmt: skip
+    return too_young(n, span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,7 +451,7 @@ class Monitor:
         mark = (s.samples, s.window_s)
         raw = self._young.get(mark)
         if raw is None:
-            raw = self._young[mark] = _collecting(s.samples, s.window_s)
+            raw = self._young[mark] = too_young(s.samples, s.window_s)
         now = self.history.now
         # Not flagged, and a collecting answer: the state machine reads no samples for it.
         self.verdicts[key] = state.update(now, raw, (), ())
