@@ -147,6 +147,41 @@ def test_floor_creep_small_against_gc_swings_is_not_a_leak() -> None:
     assert "GC" in " ".join(v.reasons)
 
 
+def test_slow_leak_under_large_gc_swings_is_a_leak() -> None:
+    """Troughs rising 22 MiB in 15 minutes under 100 MiB swings (a fifth of a swing): retained."""
+    gc = sawtooth(60.0, lambda _: 100 * MIB)
+    v = judge(*make(lambda t: 25 * KIB * t + gc(t), duration=900))
+    assert v.verdict == "leak", v.reasons
+    assert v.collections >= 10
+
+
+def _sawtooth_leak_judged_at(ends: range, stop_drops: int, monkeypatch: pytest.MonkeyPatch):
+    """A sawtooth leak (31 s cycles, 600 KiB/s kept) judged on each of its first ``ends`` s."""
+    monkeypatch.setattr(growth, "STOP_DROPS", stop_drops)
+    t, x = make(lambda t: 600 * KIB * t + sawtooth(31.0, lambda _: 60 * MIB)(t), duration=200)
+    return {end: judge(t[: end + 1], x[: end + 1]) for end in ends}
+
+
+def test_sawtooth_leak_is_not_stopped_between_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With three collections or more, the floor after the last one is flat by construction: a
+    trough that rose at the last collection says the growth went on, so no "growth stopped"."""
+    ends = range(95, 200)
+    shown = _sawtooth_leak_judged_at(ends, growth.STOP_DROPS, monkeypatch)
+    assert [e for e, v in shown.items() if v.verdict != "leak"] == []
+    # without the rule the same windows read as stopped: the case exercises it
+    before = _sawtooth_leak_judged_at(ends, 10**9, monkeypatch)
+    assert any("growth stopped" in v.reasons[0] for v in before.values())
+
+
+def test_sawtooth_leak_that_stopped_is_cleared_after_a_cycle_and_a_half() -> None:
+    """Troughs rise for 5 minutes, then stay: no_leak within 2.5 minutes of the last rise."""
+    shape = lambda t: 600 * KIB * min(t, 300.0) + sawtooth(31.0, lambda _: 60 * MIB)(t)  # noqa: E731
+    t, x = make(shape, duration=600)
+    assert judge(t[:301], x[:301]).verdict == "leak"
+    v = judge(t[:451], x[:451])
+    assert v.verdict == "no_leak" and "growth stopped" in v.reasons[0], v.reasons
+
+
 def test_heavy_noise_rarely_alarms() -> None:
     """Flat, with allocator noise as large as the least growth that counts, judged over windows
     from one to ten minutes: chance runs in the noise may alarm, but rarely."""

@@ -76,7 +76,7 @@ SPIKE_S = 3.0
 SPIKE_FRAC = 0.5
 CYCLE_MULT = 1.5
 # With GC swings, the floor must rise by at least this share of a swing.
-SWING_FRAC = 0.25
+SWING_FRAC = 0.15
 
 # Trend after the onset: one-sided Mann-Kendall z (about p < 0.01). Without GC cycles the raw
 # samples are tested too (30 to 120 of them), their z deflated for autocorrelation.
@@ -114,6 +114,12 @@ STEP_MIN_S = 30.0
 TAIL_RISE = 0.3
 STOP_K = 9.0
 STOP_ABS_S = 180.0
+# On a GC sawtooth with at least STOP_DROPS collections, growth is not stopped within STOP_CYCLES
+# cycles (at most STOP_ABS_S) of the last collection that left a trough TROUGH_RISE least growths
+# above the one before it.
+STOP_DROPS = 3
+STOP_CYCLES = 1.5
+TROUGH_RISE = 0.5
 # A robust spread: the median absolute deviation times this estimates a normal standard deviation.
 MAD_TO_SIGMA = 1.4826
 # Lag-1 autocorrelation is capped here when deflating a trend's z (higher would erase any trend).
@@ -281,10 +287,20 @@ def _block_floors(
     return taus, floors, starts
 
 
+class _Cycles(NamedTuple):
+    """GC cycles: the median length of the complete ones, and each cycle's start (seconds from
+    the first sample) and trough (inf for a cycle too long to count)."""
+
+    length: float
+    starts: list[float]
+    troughs: list[float]
+
+
 def _gc_floors(
     u: list[float], x: list[float], floors: list[float], starts: list[int], typ_dt: float
-) -> tuple[list[float], float, int]:
-    """Block floors lowered to the trough of every GC cycle they touch; (floors, swing, drops).
+) -> tuple[list[float], float, int, _Cycles | None]:
+    """Block floors lowered to the trough of every GC cycle they touch; (floors, swing, drops,
+    the cycles: None without two collections).
 
     Why: with collections rarer than blocks, a block inside a cycle holds only ramp, and its
     minimum says nothing about what is retained. The trough after each collection does.
@@ -292,13 +308,13 @@ def _gc_floors(
     n = len(x)
     diffs = list(map(operator.sub, x[1:], x[:-1]))
     if not diffs:
-        return floors, 0.0, 0
+        return floors, 0.0, 0, None
     obs = u[-1] - u[0]
     # typical movement per sample or per second, whichever is larger (so that repeated samples
     # at a fast rate do not make ordinary noise look like collections)
     thr = DROP_K * sum(map(abs, diffs)) / max(1.0, min(len(diffs), obs))
     if min(diffs) >= -thr:
-        return floors, 0.0, 0
+        return floors, 0.0, 0, None
     look = max(1, round(SPIKE_S / typ_dt))
     cuts: list[int] = []
     swings: list[float] = []
@@ -314,10 +330,11 @@ def _gc_floors(
             cuts.append(i + 1)
             swings.append(d)
     if len(cuts) < 2:
-        return floors, 0.0, len(cuts)
+        return floors, 0.0, len(cuts), None
     bounds = [0, *cuts, n]
     lens = [u[b - 1] - u[a] for a, b in pairwise(bounds)]
-    longest = CYCLE_MULT * statistics.median(lens[1:-1])
+    cycle = statistics.median(lens[1:-1])
+    longest = CYCLE_MULT * cycle
     troughs = [
         min(x[a:b]) if ln <= longest else math.inf
         for (a, b), ln in zip(pairwise(bounds), lens, strict=True)
@@ -335,7 +352,8 @@ def _gc_floors(
             f = min(f, troughs[j])
             j += 1
         out.append(f)
-    return out, statistics.median(swings), len(cuts)
+    starts_s = [u[b] - u[0] for b in bounds[:-1]]
+    return out, statistics.median(swings), len(cuts), _Cycles(cycle, starts_s, troughs)
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -595,6 +613,7 @@ class _Floors:
     starts: list[int]  # first sample index of each block
     swing: float  # median GC swing (0 without collections)
     drops: int  # collections seen
+    cycles: _Cycles | None  # the GC cycles (None without two collections)
 
 
 @dataclass(slots=True)
@@ -697,12 +716,12 @@ def _window(times: Sequence[float], rss: Sequence[float]) -> _Window | GrowthVer
 def _floors(w: _Window) -> _Floors | GrowthVerdict:
     """Stage 2: the floor of each block, lowered to the GC troughs it touches."""
     taus, floors, starts = _block_floors(w.u, w.origin, w.x, w.nb, w.width)
-    floors, swing, drops = _gc_floors(w.u, w.x, floors, starts, w.typ_dt)
+    floors, swing, drops, cycles = _gc_floors(w.u, w.x, floors, starts, w.typ_dt)
     m = len(floors)
     if m < MIN_BLOCKS:  # only with very irregular sampling
         need = MIN_BLOCKS * w.width - w.obs
         return _collecting(w.span, w.n, need, f"only {m} time blocks with samples")
-    return _Floors(taus, floors, starts, swing, drops)
+    return _Floors(taus, floors, starts, swing, drops, cycles)
 
 
 def _model(w: _Window, f: _Floors) -> _Model:
@@ -763,6 +782,17 @@ def _stopped(w: _Window, f: _Floors, m: _Model) -> GrowthVerdict | None:
     need_tail = min(
         TAIL_FRAC * obs, max(STEP_MULT * ramp_s, STEP_MIN_S, STOP_MIN_WIDTHS * w.width), STOP_ABS_S
     )
+    if f.cycles is not None and f.drops >= STOP_DROPS:
+        # A cycle's trough is known from its collection on, so the floor after the last
+        # collection is flat by construction: it is no evidence that growth stopped. Growth went
+        # on at least to the last collection that left a higher trough than the one before it.
+        c = f.cycles
+        rose = [
+            at for at, (a, b) in zip(c.starts[1:], pairwise(c.troughs), strict=True)
+            if b - a >= TROUGH_RISE * m.gate and not math.isinf(b)
+        ]  # fmt: skip
+        if rose and obs - rose[-1] < min(STOP_CYCLES * c.length, STOP_ABS_S):
+            return None
     if tail < need_tail or best.rise <= 0:
         return None
     ys, ts = m.ys, m.ts
