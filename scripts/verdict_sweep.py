@@ -73,13 +73,17 @@ def _record_one(path: Path) -> tuple[str, list[Judgement], dict[int, str]]:
 def record(suites: Sequence[Path], cache: Path, jobs: int) -> None:
     """Play every trace of each suite through the screen's replay once; keep its judgements."""
     data = {}
-    # the monitor makes a VerdictState per series: the (forked) workers make recording ones
+    # the monitor makes a VerdictState per series: make it a recording one (inherited by workers)
     monitor.VerdictState = _Recording  # type: ignore[misc]
     try:
         for suite in suites:
             labels = json.loads((suite / "labels.json").read_text())
-            with Pool(jobs) as pool:
-                got = pool.map(_record_one, [suite / n for n in sorted(labels)], chunksize=4)
+            paths = [suite / n for n in sorted(labels)]
+            if jobs > 1:
+                with Pool(jobs) as pool:
+                    got = pool.map(_record_one, paths, chunksize=4)
+            else:  # in this process (no fork: the tests run it inside a threaded worker)
+                got = [_record_one(p) for p in paths]
             traces = {n: (read_trace(suite / n), rec, words) for n, rec, words in got}
             data[suite.name] = (labels, traces)
             print(f"{suite.name}: {len(traces)} traces recorded", file=sys.stderr)

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import math
 import pickle
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,6 @@ def _load():
     )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["verdict_sweep"] = mod  # pickled judgements name their classes by module
     spec.loader.exec_module(mod)
     return mod
 
