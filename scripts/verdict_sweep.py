@@ -1,5 +1,5 @@
-"""The labelled suites' stability scores in seconds, with the verdict state machine's constants
-changed at will.
+"""The labelled suites' stability numbers (eval.py's) in a few seconds per try, with the verdict
+state machine's constants changed at will.
 
 ``eval.py --mode stability`` (``../shared/leak-traces``) runs ``toptui analyze`` on some 30 000
 prefixes, about a minute per suite. What the screen shows after each prefix is what one replay of
@@ -11,7 +11,12 @@ judgements, with any of ``toptui.analysis.verdict_state``'s constants overridden
 scorer's numbers. Without overrides the replay must give exactly the recorded verdicts at every
 prefix (it says so, and exits 1 if not). A change to the detector itself needs a new ``record``.
 
-    .venv/bin/python scripts/verdict_sweep.py record                 # dev and dev2, ~1 min
+The replay feeds the state machine the trace's own samples; the monitor feeds it its history,
+which keeps only the last ``RECENT`` samples (3 minutes at 1 Hz) one by one. The state machine
+reads the window back ``REF_S`` and ``FLOOR_S`` seconds, so an override of either beyond that is
+an approximation (``score`` says so).
+
+    .venv/bin/python scripts/verdict_sweep.py record                 # dev and dev2, ~2 min
     .venv/bin/python scripts/verdict_sweep.py score                  # the recorded state machine
     .venv/bin/python scripts/verdict_sweep.py score CONFIRM_S=5 -v   # and which traces changed
 """
@@ -24,17 +29,21 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
-from multiprocessing import Pool
+from multiprocessing import get_context
 from pathlib import Path
 
 from toptui.analysis import verdict_state
 from toptui.analysis.growth import GrowthVerdict
 from toptui.engine import monitor
+from toptui.store.history import RECENT
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "leak-traces"
-CACHE = Path(tempfile.gettempdir()) / "toptui-verdict-sweep.pkl"
+CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "toptui"
+    / "verdict-sweep.pkl"
+)
 #: eval.py's stability schedule: every 10 samples to 300, every 30 to 1200, and the whole trace.
 PREFIXES = [*range(30, 300, 10), *range(300, 1201, 30)]
 #: eval.py counts no_leak prefixes from this length as frames (a "leak" there is a false frame).
@@ -74,13 +83,14 @@ def record(suites: Sequence[Path], cache: Path, jobs: int) -> None:
     """Play every trace of each suite through the screen's replay once; keep its judgements."""
     data = {}
     # the monitor makes a VerdictState per series: make it a recording one (inherited by workers)
+    was = monitor.VerdictState
     monitor.VerdictState = _Recording  # type: ignore[misc]
     try:
         for suite in suites:
             labels = json.loads((suite / "labels.json").read_text())
             paths = [suite / n for n in sorted(labels)]
-            if jobs > 1:
-                with Pool(jobs) as pool:
+            if jobs > 1:  # forked, so the workers see the recording class
+                with get_context("fork").Pool(jobs) as pool:
                     got = pool.map(_record_one, paths, chunksize=4)
             else:  # in this process (no fork: the tests run it inside a threaded worker)
                 got = [_record_one(p) for p in paths]
@@ -88,7 +98,8 @@ def record(suites: Sequence[Path], cache: Path, jobs: int) -> None:
             data[suite.name] = (labels, traces)
             print(f"{suite.name}: {len(traces)} traces recorded", file=sys.stderr)
     finally:
-        monitor.VerdictState = verdict_state.VerdictState  # type: ignore[misc]
+        monitor.VerdictState = was  # type: ignore[misc]
+    cache.parent.mkdir(parents=True, exist_ok=True)
     with cache.open("wb") as f:
         pickle.dump(data, f)
 
@@ -101,14 +112,11 @@ def replay(t: list[float], x: list[float], judged: list[Judgement], n: int) -> d
     shown, w = "none", 0
     for at, raw, had in judged:
         i = bisect.bisect_right(t, at)  # the judgement saw the samples up to this one
-        while w < len(wanted) and wanted[w] < i:
+        while w < len(wanted) and wanted[w] < i:  # shown after the last judgement before it
             out[wanted[w]] = shown
             w += 1
         got = state.update(at, raw, t[:i], x[:i]) if had else state.update(at, raw, (), ())
         shown = got.verdict
-        while w < len(wanted) and wanted[w] == i:
-            out[wanted[w]] = shown
-            w += 1
     for k in wanted[w:]:
         out[k] = shown
     return out
@@ -155,7 +163,18 @@ def stability(labels: dict, shown: dict[str, dict[int, str]]) -> tuple[dict, dic
 
 def score(cache: Path, overrides: dict[str, float], verbose: bool) -> int:
     with cache.open("rb") as f:
-        data = pickle.load(f)
+        try:
+            data = pickle.load(f)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+            raise _CacheError(
+                f"{cache}: not a recording of this version ({e}); run `record`"
+            ) from e
+    for name in ("REF_S", "FLOOR_S"):
+        if overrides.get(name, 0.0) > RECENT:
+            print(
+                f"      ({name} beyond the {RECENT} samples the history keeps one by one: the "
+                "replay only approximates the monitor)"
+            )
     saved = {name: getattr(verdict_state, name) for name in overrides}
     try:
         for name, value in overrides.items():
@@ -186,11 +205,18 @@ def _score(data: dict, overridden: bool, verbose: bool) -> int:
     return status
 
 
+class _CacheError(Exception):
+    """The recording cannot be read: one line for the user."""
+
+
 def _value(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
     if not name.isupper() or not hasattr(verdict_state, name):
         raise argparse.ArgumentTypeError(f"not a verdict_state constant: {name}")
-    return name, float(value)
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: not a number: {value!r}") from None
 
 
 def main() -> int:
@@ -211,7 +237,11 @@ def main() -> int:
             return 0
         return score(args.cache, dict(args.overrides), args.verbose)
     except FileNotFoundError as e:
-        print(f"verdict_sweep: {e.filename}: not found (run `record` first?)", file=sys.stderr)
+        hint = " (run `record` first?)" if args.cmd == "score" else ""
+        print(f"verdict_sweep: {e.filename}: not found{hint}", file=sys.stderr)
+        return 2
+    except (_CacheError, OSError) as e:
+        print(f"verdict_sweep: {e}", file=sys.stderr)
         return 2
 
 

@@ -155,8 +155,10 @@ def test_slow_leak_under_large_gc_swings_is_a_leak() -> None:
     assert v.collections >= 10
 
 
-def _sawtooth_leak_judged_at(ends: range, stop_drops: int, monkeypatch: pytest.MonkeyPatch):
-    """A sawtooth leak (31 s cycles, 600 KiB/s kept) judged on each of its first ``ends`` s."""
+def _sawtooth_leak_judged_at(
+    ends: range, stop_drops: int, monkeypatch: pytest.MonkeyPatch
+) -> dict[int, GrowthVerdict]:
+    """A sawtooth leak (31 s cycles, 600 KiB/s kept) judged on windows ending at ``ends``."""
     monkeypatch.setattr(growth, "STOP_DROPS", stop_drops)
     t, x = make(lambda t: 600 * KIB * t + sawtooth(31.0, lambda _: 60 * MIB)(t), duration=200)
     return {end: judge(t[: end + 1], x[: end + 1]) for end in ends}
@@ -173,8 +175,9 @@ def test_sawtooth_leak_is_not_stopped_between_collections(monkeypatch: pytest.Mo
     assert any("growth stopped" in v.reasons[0] for v in before.values())
 
 
-def test_sawtooth_leak_that_stopped_is_cleared_after_a_cycle_and_a_half() -> None:
-    """Troughs rise for 5 minutes, then stay: no_leak within 2.5 minutes of the last rise."""
+def test_sawtooth_leak_that_stopped_reads_as_stopped_within_minutes() -> None:
+    """Troughs rise for 5 minutes, then stay: "growth stopped" within 2.5 minutes of the last
+    rise (a cycle and a half after the last higher trough, and the stopped model's own tail)."""
     shape = lambda t: 600 * KIB * min(t, 300.0) + sawtooth(31.0, lambda _: 60 * MIB)(t)  # noqa: E731
     t, x = make(shape, duration=600)
     assert judge(t[:301], x[:301]).verdict == "leak"
