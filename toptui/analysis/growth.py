@@ -16,10 +16,11 @@ given back is. The detector works on that floor, in seconds and bytes (never sam
    its knee is the onset, kept only if it fits clearly better than one ramp from the start) and
    *stopped* (flat, ramp, flat again).
 5. A leak needs all of: growth >= max(1 MiB, 1% of the base) and >= 1 KiB/s (with some slack for
-   noise), growth well beyond the GC swing, no flat tail that the stopped model explains much
-   better, in the first minutes no slowing-down curve (a cache filling), a monotone trend after
-   the onset (Mann-Kendall on the floors, or on the raw samples deflated for autocorrelation),
-   and the floor at a new high.
+   noise), growth of at least 15% of the GC swing, no flat tail that the stopped model explains
+   much better (on a GC sawtooth, none within a cycle and a half of a collection that left a
+   higher trough), in the first minutes no slowing-down curve (a cache filling), a monotone
+   trend after the onset (Mann-Kendall on the floors, or on the raw samples deflated for
+   autocorrelation), and the floor at a new high.
 
 ``judge`` is pure (standard library, no clock), O(n) over the samples plus O(blocks^2) statistics
 on at most ~20 block floors (plus a Mann-Kendall test on at most 120 raw samples, in
