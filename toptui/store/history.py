@@ -442,6 +442,12 @@ class ProcHistory:
         if first_tick < 0 or n <= 0:
             return ResSummary(0, 0.0, latest, latest, latest)
         window = self._tl.time(self._last_tick) - self._tl.time(first_tick)
+        return self._ranged(n, window, first_tick)
+
+    def _ranged(self, n: int, window: float, first_tick: int) -> ResSummary:
+        """The summary of ``n`` samples over ``window`` seconds from ``first_tick``: its RES range
+        from the running minima and maxima, or the latest RES if it is flat over the window."""
+        latest = self._last_res * PAGE
         if self._last_change <= first_tick:  # flat over the whole window
             return ResSummary(n, window, latest, latest, latest)
         lo = min(self._blo, self._rlo, self._last_res)
@@ -475,12 +481,7 @@ class ProcHistory:
         window = tt[last % size] - tt[first % size]
         if n >= 3 and not window < limit_s:
             return None
-        latest = self._last_res * PAGE
-        if self._last_change <= first:
-            return ResSummary(n, window, latest, latest, latest)
-        lo = min(self._blo, self._rlo, self._last_res)
-        hi = max(self._bhi, self._rhi, self._last_res)
-        return ResSummary(n, window, lo * PAGE, hi * PAGE, latest)
+        return self._ranged(n, window, first)
 
     def previous_t(self) -> float | None:
         """The time of the sample before the latest one, or None if there is none."""
